@@ -1,0 +1,36 @@
+# Two entry points for a fresh machine (Python 3.11 + pip): `make demo`, `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+TORCH_CPU := torch==2.13.0
+
+.PHONY: setup demo test bench clean
+
+setup: $(STAMP)
+
+# torch first, chosen by hardware: on a machine without CUDA the CPU build that pip finds
+# locally (torch==2.13.0); with CUDA the default wheel. Installing it before the package means
+# the package's `torch>=` requirement is already met and pip never pulls a CUDA build on a CPU box.
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	@if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then \
+		echo "CUDA found: installing default torch"; $(BIN)/pip install -q torch; \
+	else \
+		echo "no CUDA: installing $(TORCH_CPU) (CPU build)"; $(BIN)/pip install -q $(TORCH_CPU); \
+	fi
+	$(BIN)/pip install -q -e ".[dev]"
+	touch $(STAMP)
+
+demo: setup
+	$(BIN)/simsv-stream preview --seed 0 --out runs/demo-preview
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+bench: setup
+	$(BIN)/simsv-stream bench render
+
+clean:
+	rm -rf $(VENV) runs
