@@ -13,6 +13,7 @@ from .errors import SimsvError
 COMMAND_MODULES = [
     "simsv_stream.commands.preview",
     "simsv_stream.commands.bench",
+    "simsv_stream.commands.eval",
 ]
 
 
