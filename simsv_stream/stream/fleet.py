@@ -1,0 +1,165 @@
+"""A local fleet of worker processes: spawn N, grow or shrink live, leave no orphans.
+
+Workers are ``python -m simsv_stream.stream.worker`` subprocesses (no torch import, ~0.2 s to start).
+No orphans: each worker asks the kernel for SIGTERM when its parent dies (PR_SET_PDEATHSIG, so even
+``kill -9`` of the trainer takes the workers down) and also watches its parent pid; the fleet
+terminates its children at interpreter exit (atexit) and on SIGTERM/SIGHUP of the parent.
+"""
+from __future__ import annotations
+
+import atexit
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import weakref
+from pathlib import Path
+from typing import Any, Mapping
+
+log = logging.getLogger("simsv_stream.stream")
+
+_LIVE: "weakref.WeakSet[Fleet]" = weakref.WeakSet()
+_HOOKS_INSTALLED = False
+_fleet_counter = 0
+
+
+def _stop_all() -> None:
+    for f in list(_LIVE):
+        try:
+            f.stop(timeout=2.0)
+        except Exception:
+            pass
+
+
+def _install_hooks() -> None:
+    global _HOOKS_INSTALLED
+    if _HOOKS_INSTALLED:
+        return
+    _HOOKS_INSTALLED = True
+    atexit.register(_stop_all)
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        try:
+            prev = signal.getsignal(sig)
+        except (ValueError, OSError):
+            continue
+        if prev not in (signal.SIG_DFL, None):
+            continue  # the application handles it; atexit still runs on a clean exit
+
+        def _handler(signum: int, frame: Any, _sig=sig) -> None:
+            _stop_all()
+            signal.signal(_sig, signal.SIG_DFL)
+            os.kill(os.getpid(), _sig)
+
+        signal.signal(sig, _handler)
+
+
+class Fleet:
+    """N worker subprocesses connected to ``connect``. Not thread-safe: one thread drives it."""
+
+    def __init__(self, connect: str, *, backend: str = "procedural", backend_options: Mapping[str, Any] | None = None,
+                 heartbeat_s: float = 1.0, curve_keys: str | None = None, tag: str | None = None,
+                 log_level: str = "WARNING", env: Mapping[str, str] | None = None, tune_malloc: bool = True):
+        global _fleet_counter
+        _fleet_counter += 1
+        self.connect = connect
+        self.backend = backend
+        self.backend_options = dict(backend_options or {})
+        self.heartbeat_s = heartbeat_s
+        self.curve_keys = curve_keys
+        self.tag = tag or f"{socket.gethostname()}-{os.getpid()}-{_fleet_counter}"
+        self.log_level = log_level
+        self.procs: dict[str, subprocess.Popen] = {}
+        self.retiring: set[str] = set()
+        self._next = 0
+        root = str(Path(__file__).resolve().parents[2])
+        self.env = dict(os.environ if env is None else env)
+        self.env["PYTHONPATH"] = root + (os.pathsep + self.env["PYTHONPATH"] if self.env.get("PYTHONPATH") else "")
+        for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+            self.env.setdefault(var, "1")
+        if tune_malloc and "MALLOC_TRIM_THRESHOLD_" not in self.env:
+            # rendered frame stacks are MB-sized: reuse them instead of re-faulting pages every episode
+            self.env.setdefault("MALLOC_MMAP_THRESHOLD_", str(64 << 20))
+            self.env["MALLOC_TRIM_THRESHOLD_"] = str(1 << 30)
+        _LIVE.add(self)
+        _install_hooks()
+
+    # ------------------------------------------------------------------------------------------
+    @property
+    def size(self) -> int:
+        """Workers running and not asked to leave."""
+        return sum(1 for w, p in self.procs.items() if w not in self.retiring and p.poll() is None)
+
+    def pids(self) -> dict[str, int]:
+        return {w: p.pid for w, p in self.procs.items()}
+
+    def spawn(self, n: int = 1) -> list[str]:
+        ids = []
+        for _ in range(n):
+            wid = f"{self.tag}-w{self._next}"
+            self._next += 1
+            cmd = [sys.executable, "-m", "simsv_stream.stream.worker", "--connect", self.connect, "--id", wid,
+                   "--backend", self.backend, "--backend-options", json.dumps(self.backend_options),
+                   "--heartbeat", str(self.heartbeat_s), "--parent-pid", str(os.getpid()),
+                   "--log-level", self.log_level]
+            if self.curve_keys:
+                cmd += ["--curve-keys", str(self.curve_keys)]
+            self.procs[wid] = subprocess.Popen(cmd, env=self.env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+            ids.append(wid)
+        return ids
+
+    def retire(self, wid: str) -> None:
+        """Mark a worker as leaving on purpose (its exit is not a crash)."""
+        self.retiring.add(wid)
+
+    def terminate(self, wid: str) -> None:
+        p = self.procs.get(wid)
+        if p is not None and p.poll() is None:
+            self.retiring.add(wid)
+            p.terminate()
+
+    def poll(self) -> list[tuple[str, int, bool]]:
+        """Reap exited workers: [(worker id, return code, expected)]."""
+        out = []
+        for wid, p in list(self.procs.items()):
+            rc = p.poll()
+            if rc is not None:
+                del self.procs[wid]
+                expected = wid in self.retiring
+                self.retiring.discard(wid)
+                out.append((wid, rc, expected))
+        return out
+
+    def stop(self, timeout: float = 3.0) -> None:
+        """SIGTERM every worker, wait up to ``timeout``, SIGKILL the rest."""
+        for wid, p in self.procs.items():
+            if p.poll() is None:
+                self.retiring.add(wid)
+                try:
+                    p.terminate()
+                except ProcessLookupError:
+                    pass
+        deadline = time.monotonic() + timeout
+        for p in self.procs.values():
+            try:
+                p.wait(max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait(2)
+        self.procs.clear()
+        _LIVE.discard(self)
+
+
+def describe_exit(rc: int) -> str:
+    if rc < 0:
+        try:
+            return f"killed by {signal.Signals(-rc).name}"
+        except ValueError:
+            return f"killed by signal {-rc}"
+    return f"exited with status {rc}"
