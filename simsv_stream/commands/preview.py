@@ -161,7 +161,14 @@ def run(args: argparse.Namespace) -> int:
 
     from ..simulator import simulate
 
-    episode = simulate(seed, scales)
+    if getattr(args, "house", None):  # a ProcTHOR house: walk --rooms of its rooms
+        from ..scene.procthor import HouseSource, house_from_procthor, simulate_house
+
+        docs = HouseSource(args.house)
+        index = _int(args.house_index, "house-index", 0, len(docs) - 1)
+        episode = simulate_house(house_from_procthor(docs[index], seed=index), seed, scales)
+    else:
+        episode = simulate(seed, scales)
     qa = questions_for(episode)
     paths = write_preview(episode, out_dir, qa)
     house = episode.house
@@ -201,5 +208,8 @@ def register(subparsers) -> None:
     p.add_argument("--frames", default=None, help="frames per video (default 16)")
     p.add_argument("--size", default=None, help="WIDTHxHEIGHT (default 224x224; e.g. 680x384)")
     p.add_argument("--rooms", default=None, help="rooms per house: N or A-B (default 1-3)")
+    p.add_argument("--house", default=None,
+                   help="ProcTHOR house(s) to render instead of a procedural house: .json, folder, .jsonl[.gz]")
+    p.add_argument("--house-index", default="0", help="which house of a multi-house --house file (default 0)")
     p.set_defaults(func=run)
     one_line_errors(p)

@@ -1,0 +1,216 @@
+"""The thor backend: metadata -> House / CameraPose / visible fractions converters on an
+`event.metadata`-like document the test builds in the real schema, the objectType table, hubs from
+reachable positions, and the fail-fast preflight (no controller is faked: where AI2-THOR cannot run,
+constructing the simulator must raise our one-line error within seconds)."""
+from __future__ import annotations
+
+import math
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from test_thor_docs import FLOOR_ID, kitchen_metadata, two_room_house
+from simsv_stream.annotate import visible_fractions
+from simsv_stream.episode import ID_FLOOR, ID_NONE, ID_WALL
+from simsv_stream.scene import thor
+from simsv_stream.scene.procthor import house_from_procthor
+from simsv_stream.scene.thor import (ThorSimulator, ThorUnavailable, hubs_from_reachable, instance_buffer_from_masks,
+                                     pose_from_metadata, scene_from_metadata, visible_from_instance_masks)
+from simsv_stream.scene.thor_types import category_of, object_type_of, room_type_of, room_type_of_scene, words
+
+TABLE = "DiningTable|+00.50|+00.00|+01.00"
+MUG = "Mug|+00.40|+00.81|+01.10"
+SINK = "Sink|-01.20|+00.90|-01.60"
+
+
+# ------------------------------------------------------------------------------ the table
+def test_object_type_table():
+    assert category_of("Fridge") == "refrigerator" and category_of("GarbageCan") == "trash can"
+    assert category_of("TVStand") == "tv stand" and category_of("Television") == "tv"
+    assert category_of("HousePlant") == "plant" and category_of("HousePlant", on_surface=True) == "potted plant"
+    assert category_of("TeddyBear") == "teddy bear" and category_of("CD") == "cd"       # not in the table: words
+    for skipped in ("Floor", "Wall", "wall", "Ceiling", "Window", "Doorway", "Drawer", "StoveBurner", "SinkBasin"):
+        assert category_of(skipped) is None, skipped
+    assert words("PaperTowelRoll") == "paper towel roll"
+    assert object_type_of("Chair|3|0|1", "RoboTHOR_office_chair_volmar") == "Chair"
+    assert object_type_of("", "RoboTHOR_dining_table_jokkmokk_v") == "DiningTable"
+    assert object_type_of("", "bin_30") == "GarbageCan" and object_type_of("", "Countertop_L_4x4") == "CounterTop"
+    assert object_type_of("", "Toilet_Paper_Used_Up") == "ToiletPaper" and object_type_of("", "Wall_Decor_Photo_6") == "Painting"
+    assert room_type_of("LivingRoom") == "living_room" and room_type_of("Kitchen") == "kitchen"
+    assert room_type_of("GameRoom") == "game_room"
+    assert room_type_of_scene("FloorPlan5") == "kitchen" and room_type_of_scene("FloorPlan312") == "bedroom"
+    assert room_type_of_scene("iTHOR_Kitchen_Val_09") == "kitchen"
+
+
+# ------------------------------------------------------------------------ metadata -> House
+def test_scene_from_metadata_objects_and_boxes():
+    md = kitchen_metadata()
+    house = scene_from_metadata(md)
+    by = {house.meta["thor_ids"][o.id]: o for o in house.objects}
+    # floors are structure; drawers and stove burners are parts: left out
+    assert set(by) == {TABLE, MUG, "HousePlant|+00.90|+00.76|+00.90", "HousePlant|-01.70|+00.00|+02.70",
+                       "Fridge|+01.60|+00.00|-01.50", SINK, "Chair|+01.40|+00.00|+01.00"}
+    assert [o.id for o in house.objects] == list(range(1, 8))        # ids in objectId order
+    assert [house.meta["thor_ids"][i] for i in range(1, 8)] == sorted(by)
+    cats = {k: o.category for k, o in by.items()}
+    assert cats[TABLE] == "dining table" and cats[MUG] == "mug" and cats["Fridge|+01.60|+00.00|-01.50"] == "refrigerator"
+    assert cats["HousePlant|+00.90|+00.76|+00.90"] == "potted plant" and cats["HousePlant|-01.70|+00.00|+02.70"] == "plant"
+    src = {o["objectId"]: o for o in md["objects"]}
+    for oid, o in by.items():
+        box = src[oid]["axisAlignedBoundingBox"]
+        assert o.center == pytest.approx(tuple(box["center"][k] for k in "xyz"))
+        assert o.size == pytest.approx(tuple(box["size"][k] for k in "xyz"))
+        corners = np.array(box["cornerPoints"])
+        assert o.min == pytest.approx(tuple(corners.min(axis=0))) and o.max == pytest.approx(tuple(corners.max(axis=0)))
+    assert by[MUG].parent == by[TABLE].id and by[MUG].yaw_deg == 30.0
+    assert by[TABLE].parent is None                 # standing on the floor
+    assert by["Fridge|+01.60|+00.00|-01.50"].yaw_deg == 270.0
+    assert house.meta["visible"] == sorted(by[k].id for k in (TABLE, MUG, "Fridge|+01.60|+00.00|-01.50"))
+    # one room: the Floor object's footprint, typed from the scene name (FloorPlan5: a kitchen)
+    (room,) = house.rooms
+    assert room.type == "kitchen" and room.area_m2 == pytest.approx(4.0 * 5.0) and room.floor_y == pytest.approx(0.0)
+    assert {o.room for o in house.objects} == {room.id} and house.source == "thor"
+
+
+def test_scene_from_metadata_with_a_procthor_layout():
+    layout = house_from_procthor(two_room_house())
+    md = kitchen_metadata()
+    for o in md["objects"]:    # move the objects into the kitchen of the layout
+        c = o["axisAlignedBoundingBox"]["center"]
+        c["x"], c["z"] = 7.0 + c["x"] * 0.4, 1.0 + c["z"] * 0.3
+    house = scene_from_metadata(md, layout=layout)
+    assert house.rooms == layout.rooms and house.walls == layout.walls and house.doors == layout.doors
+    assert house.meta["walk_hubs"] == layout.meta["walk_hubs"]
+    assert {o.room for o in house.objects} == {"room|2"} and len(house.objects) == 7
+
+
+def test_pose_from_metadata():
+    md = kitchen_metadata()
+    pose = pose_from_metadata(md)
+    assert pose.position == pytest.approx((-0.5, 1.5759993, 0.25))     # cameraPosition, not the agent's centre
+    assert pose.yaw_deg == pytest.approx(135.0) and pose.pitch_deg == pytest.approx(-30.0)   # horizon 30 looks down
+    # metadata fov is vertical (60 deg at 680x384): horizontal = 2 atan(tan 30 * 680/384)
+    assert pose.fov_deg == pytest.approx(math.degrees(2 * math.atan(math.tan(math.radians(30)) * 680 / 384)))
+    assert pose_from_metadata(md, fov_deg=75.0, time_s=1.5).fov_deg == 75.0
+    md["agent"]["rotation"]["y"] = 270.0
+    del md["cameraPosition"]
+    p2 = pose_from_metadata(md)
+    assert p2.yaw_deg == pytest.approx(-90.0) and p2.position[1] == pytest.approx(0.9009992 + 0.675)
+    fwd = p2.forward                                    # yaw -90 looks along -x, pitch -30 down
+    assert fwd[0] < -0.8 and fwd[1] < -0.4 and abs(fwd[2]) < 1e-9
+
+
+def test_instance_masks_to_ids_and_fractions():
+    house = scene_from_metadata(kitchen_metadata())
+    id_of = house.meta["id_of"]
+    h, w = 40, 50
+    masks = {}
+    floor = np.zeros((h, w), bool)
+    floor[30:, :] = True
+    masks[FLOOR_ID] = floor
+    wall = np.zeros((h, w), bool)
+    wall[:10, :] = True
+    masks["wall|2|8.77|0.00|8.77|5.26"] = wall             # ProcTHOR wall ids are lower case
+    table = np.zeros((h, w), bool)
+    table[20:35, 10:40] = True                               # overlaps the floor: the object wins
+    masks[TABLE] = table
+    mug = np.zeros((h, w), bool)
+    mug[18:20, 20:22] = True
+    masks[MUG] = mug
+    sink, basin = np.zeros((h, w), bool), np.zeros((h, w), bool)
+    sink[12:16, 0:5] = True
+    basin[16:18, 0:5] = True
+    masks[SINK] = sink
+    masks[SINK + "|SinkBasin"] = basin                       # a part counts for its object
+    drawer = np.zeros((h, w), bool)
+    drawer[12:14, 45:50] = True
+    masks["Drawer|-00.60|+00.70|-01.70"] = drawer            # not named: nothing
+    buf = instance_buffer_from_masks(masks, id_of, h, w)
+    assert buf.dtype == np.int32 and buf.shape == (h, w)
+    assert buf[0, 0] == ID_WALL and buf[39, 0] == ID_FLOOR and buf[13, 47] == ID_NONE and buf[25, 5] == ID_NONE
+    assert buf[25, 20] == id_of[TABLE] and buf[19, 21] == id_of[MUG] and buf[17, 2] == id_of[SINK]
+    vis = visible_from_instance_masks(masks, id_of, h, w)
+    assert vis == pytest.approx({id_of[TABLE]: 15 * 30 / (h * w), id_of[MUG]: 4 / (h * w), id_of[SINK]: (20 + 10) / (h * w)})
+    assert vis == visible_fractions(buf[None])[0]
+    with pytest.raises(ValueError, match="shape"):
+        instance_buffer_from_masks({TABLE: np.zeros((3, 3), bool)}, id_of, h, w)
+
+
+def test_hubs_from_reachable_positions():
+    layout = house_from_procthor(two_room_house())
+    grid = 0.25
+    # reachable: the living room's floor on a 0.25 m grid, minus a blocked square around (2.5, 2.0)
+    pts = [{"x": x, "y": 0.9, "z": z} for x in np.arange(0.25, 4.8, grid) for z in np.arange(0.25, 3.8, grid)
+           if not (1.5 <= x <= 3.5 and 1.0 <= z <= 3.0)]
+    hubs = hubs_from_reachable(layout, pts, grid)
+    x, z, r = hubs["room|1"]
+    reach = np.array([(p["x"], p["z"]) for p in pts])
+    assert np.hypot(reach[:, 0] - x, reach[:, 1] - z).min() < 1e-6      # on a reachable point
+    assert not (1.5 - r <= x <= 3.5 + r and 1.0 - r <= z <= 3.0 + r)      # the circle avoids the blocked block
+    assert hubs["room|2"] == layout.meta["walk_hubs"]["room|2"]          # no reachable points there: layout's hub
+
+
+# ------------------------------------------------------------------------------- preflight
+def test_checks_are_ordered_and_say_what_to_do():
+    checks = thor.thor_checks()
+    assert [c.name for c in checks] == ["ai2thor", "vulkan", "gpu", "build"]
+    for c in checks:
+        assert "\n" not in c.detail and c.detail
+    missing = thor.check_gpu(gpu_device=99)
+    assert not missing.ok and ("99" in missing.detail or "no GPU" in missing.detail)
+
+
+def test_thor_simulator_fails_fast_here(tmp_path):
+    if all(c.ok for c in thor.thor_checks()):
+        pytest.skip("this machine can run AI2-THOR: the fail-fast path is not reachable (see the GPU test)")
+    houses = tmp_path / "h.json"
+    houses.write_text(__import__("json").dumps(two_room_house()))
+    t0 = time.perf_counter()
+    with pytest.raises(ThorUnavailable) as e:
+        ThorSimulator(gpu_device=0, width=680, height=384, houses=str(houses))
+    elapsed = time.perf_counter() - t0
+    assert elapsed < 5.0, elapsed
+    msg = str(e.value)
+    assert "\n" not in msg and e.value.check in ("ai2thor", "vulkan", "gpu", "build")
+    assert msg.startswith(f"thor backend unavailable [{e.value.check}]: ")
+    # the stream worker's factory path fails the same way
+    from simsv_stream.stream.backends import get_backend
+
+    with pytest.raises(ThorUnavailable):
+        get_backend("simsv_stream.scene.thor:backend", {"houses": str(houses)})
+
+
+def test_doctor_lists_backends():
+    exe = os.path.join(os.path.dirname(sys.executable), "simsv-stream")
+    p = subprocess.run([exe, "doctor"], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.splitlines()
+    rows = {ln.split()[0]: ln.split()[1] for ln in lines[1:] if ln and not ln.startswith(" ")}
+    assert rows["procedural"] == "yes" and rows["procthor-layout"] == "yes" and rows["thor"] in ("yes", "no")
+    for name in ("ai2thor", "vulkan", "gpu", "build"):
+        assert any(ln.split()[1:2] == [name] for ln in lines if ln.startswith(" ")), name
+    req = subprocess.run([exe, "doctor", "--require", "thor"], capture_output=True, text=True, timeout=60)
+    assert req.returncode == (0 if rows["thor"] == "yes" else 1)
+
+
+# ------------------------------------------------------------------- the real controller
+def test_real_controller_episode(tmp_path):
+    """Runs only where AI2-THOR can run (GPU, Vulkan, Unity build): one short episode end to end."""
+    checks = thor.thor_checks()
+    bad = next((c for c in checks if not c.ok), None)
+    if bad is not None:
+        pytest.skip(f"AI2-THOR cannot run here: [{bad.name}] {bad.detail}")
+    from simsv_stream.config import Scales
+    from simsv_stream.questions import generate_all
+
+    houses = tmp_path / "h.json"
+    houses.write_text(__import__("json").dumps(two_room_house()))
+    with ThorSimulator(width=320, height=240, houses=str(houses)) as sim:
+        ep = sim.simulate(0, Scales(frames=8, width=320, height=240, rooms_min=2, rooms_max=2))
+    assert ep.frames.rgb.shape == (8, 240, 320, 3) and ep.frames.rgb.std() > 5
+    assert ep.salient_ids and {a.room for a in ep.annotations} <= {"room|1", "room|2"}
+    assert generate_all(ep, np.random.default_rng(0))
