@@ -14,6 +14,13 @@ COMMAND_MODULES = [
     "simsv_stream.commands.preview",
     "simsv_stream.commands.bench",
     "simsv_stream.commands.eval",
+    "simsv_stream.commands.make_tiny_model",
+    "simsv_stream.commands.train",
+    "simsv_stream.commands.stream",
+    "simsv_stream.commands.export",
+    "simsv_stream.commands.workers",
+    "simsv_stream.commands.control",
+    "simsv_stream.commands.doctor",
 ]
 
 

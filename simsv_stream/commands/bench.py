@@ -7,7 +7,8 @@ import argparse
 import importlib
 
 # modules exposing register_bench(bench_subparsers), in the order `bench --help` lists them
-BENCH_MODULES: list[str] = []
+BENCH_MODULES: list[str] = ["simsv_stream.benchmarks.balance", "simsv_stream.benchmarks.transport",
+                            "simsv_stream.benchmarks.stream"]
 
 
 def _register_render(bsub) -> None:
