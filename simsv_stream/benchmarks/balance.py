@@ -61,9 +61,11 @@ DEFAULT_SWEEP = {"frames": ("8", "16", "32"), "size": ("224x224", "384x384"), "q
 DEFAULTS = dict(workers=DEFAULT_WORKERS, steps=20, warmup=3, sweep_steps=8, capacity_s=4.0, point_timeout=45.0,
                 baseline_samples=None, sweep=DEFAULT_SWEEP, scales={})
 QUICK = dict(workers=(1, 2), steps=4, warmup=1, sweep_steps=3, capacity_s=1.5, point_timeout=20.0, baseline_samples=8,
-             sweep={"frames": ("4", "8"), "size": ("32x32", "64x64"), "questions_per_episode": ("1", "2"),
+             sweep={"frames": ("8", "12"), "size": ("48x48", "64x64"), "questions_per_episode": ("1", "2"),
                     "codec": ("raw", "jpeg")},
-             scales={"frames": 4, "size": "32x32", "rooms": "1"})
+             # 8 frames, not fewer: appearance_order (in the 3q mix) needs 4 categories first seen in 4
+             # different frames, which 4-frame walkthroughs almost never give
+             scales={"frames": 8, "size": "48x48", "rooms": "1-2"})
 WAIT_THRESHOLD = 0.01
 
 
@@ -942,7 +944,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="replace the model with a sleep of X ms per batch (size a fleet for a GPU you do not have)")
     p.add_argument("--batch-size", type=int, default=None, help="override data.batch_size")
     p.add_argument("--quick", action="store_true",
-                   help="CI-sized: workers 1,2; 4 steps; 4 frames 32x32, 1 room; small sweep; 8 baseline samples")
+                   help="CI-sized: workers 1,2; 4 steps; 8 frames 48x48, 1-2 rooms; small sweep; 8 baseline samples")
     p.add_argument("--sweep", action="append", default=None, metavar="KNOB=V1,V2",
                    help="knob values to sweep (frames, size, questions_per_episode, codec; repeatable; default "
                         "frames=8,16,32 size=224x224,384x384 questions_per_episode=1,5 codec=raw,jpeg)")
