@@ -37,6 +37,10 @@ def _cfg(**kw) -> StreamConfig:
     return StreamConfig(**base)
 
 
+def msgpack_header(frame) -> dict:
+    return wire.unpack_header(frame)
+
+
 def _take(d: Dispatcher, n: int) -> list:
     return [d.get() for _ in range(n)]
 
@@ -173,14 +177,18 @@ def test_malformed_and_foreign_messages_are_rejected_stream_unaffected(caplog):
             wire.send(s, parts)
         replies = [wire.decode([s.recv()]) for _ in bad]
         assert all(r.kind == "error" and r["reason"].startswith("rejected") for r in replies)
-        wire.send(s, good)    # well-formed but never ordered: dropped by id, not delivered
+        wire.send(s, good)    # well-formed, but not from a connected worker: ignored
+        wire.send(s, wire.encode("heartbeat", worker="intruder"))   # joins (loopback, no keys) ...
+        time.sleep(0.2)
+        good[0] = wire.pack_header({**msgpack_header(good[0]), "epoch": d.epoch})
+        wire.send(s, good)    # ... but its sample was never ordered: dropped by id
         ids += [w.sample_id for w in _take(d, 60)]
         st = d.status()
         s.close(0)
         ctx.term()
     assert ids == list(range(80))
     assert st["rejected"] == len(bad)
-    assert st["duplicates"] + st["stale"] >= 1
+    assert st["foreign"] == 1 and st["duplicates"] == 1
     rejected_lines = [r for r in caplog.records if "rejected message" in r.getMessage()]
     assert len(rejected_lines) == len(bad)
     assert all("\n" not in r.getMessage() for r in rejected_lines)
@@ -358,6 +366,8 @@ def test_stream_config_yaml(tmp_path):
     assert (cfg.workers, cfg.credit, cfg.codec, cfg.scales.frames, cfg.scales.width, cfg.scales.height) == \
         (3, 4, "jpeg", 8, 64, 48)
     assert cfg.mix == "appearance_order" and cfg.resolved_control_endpoint() == "tcp://127.0.0.1:6001"
+    r2 = cfg.updated(rank=2, world_size=4)          # ranks of one node never collide
+    assert (r2.bind_endpoint(), r2.resolved_control_endpoint()) == ("tcp://127.0.0.1:6004", "tcp://127.0.0.1:6005")
     for text, field in (("stream:\n  credit: 0\n", "credit"), ("stream:\n  codec: png\n", "codec"),
                         ("stream:\n  bogus: 1\n", "stream.bogus"), ("stream:\n  mix: nope\n", "mix"),
                         ("stream:\n  endpoint: 5555\n", "endpoint")):
@@ -423,3 +433,127 @@ def test_real_simulator_through_build_loader():
             assert isinstance(s, Sample) and s.qa.question_type in ("abs_distance", "appearance_order")
             assert s.qa.question and s.qa.answer
     assert st["produced"] >= 9
+
+
+def test_unaskable_types_retry_deterministically_and_failures_surface():
+    from simsv_stream.stream import StreamError
+
+    # every 3rd (episode, type) is not askable: the worker tries the next deterministic episode
+    with Dispatcher(_cfg(workers=2, backend_options={"none_every": 3})) as d:
+        got = _take(d, 60)
+    assert [w.sample_id for w in got] == list(range(60))
+    retried = [w for w in got if w.header["provenance"]["episode_seed"] != _group_seed(w.sample_id)]
+    assert retried, "no order needed a second episode"
+    # a type whose generation always fails: re-issued max_attempts times, then a clear StreamError
+    with Dispatcher(_cfg(workers=2, mix="appearance_order", max_attempts=2,
+                         backend_options={"fail_types": ["appearance_order"]})) as d:
+        with pytest.raises(StreamError, match=r"sample \d+ \(appearance_order\) failed 2 times, last: RuntimeError"):
+            d.get(timeout=10)
+
+
+def _group_seed(sid: int) -> int:
+    from simsv_stream.stream.orders import episode_seed
+
+    return episode_seed(0, sid)
+
+
+def test_external_workers_command_and_control_errors():
+    with Dispatcher(_cfg(workers=0)) as d:
+        p = subprocess.Popen([sys.executable, "-m", "simsv_stream.cli", "workers", "--connect", d.connect_endpoint,
+                              "-n", "2", "--backend", "noise", "--heartbeat", "0.2", "--log-level", "WARNING"],
+                             env=dict(os.environ, PYTHONPATH=ROOT), stderr=subprocess.PIPE, text=True)
+        try:
+            assert [w.sample_id for w in _take(d, 40)] == list(range(40))
+            assert _wait(lambda: len(d.status()["workers"]) == 2)
+            pids = [w["pid"] for w in d.status()["workers"]]
+            ctl = StreamControl(d.control_endpoint)
+            from simsv_stream.stream import ControlError
+
+            with pytest.raises(ControlError, match="unknown op"):
+                ctl.request({"op": "explode"})
+            with pytest.raises(ControlError, match="unknown scale"):
+                ctl.set_scales(bogus=1)
+        finally:
+            p.terminate()
+            p.wait(10)
+        assert _wait(lambda: not any(_alive(x) for x in pids), 5), "workers outlived `simsv-stream workers`"
+    assert p.returncode == 0
+
+
+def test_real_samples_are_a_pure_function_of_seed_id_and_scales():
+    """Same (seed, id, scales, mix): same frames and QA, whichever worker (and however many) made them."""
+    import hashlib
+
+    def run(workers):
+        cfg = _cfg(backend="procedural", workers=workers, heartbeat_s=0.5, timeout_s=60, seed=3,
+                   scales=Scales(frames=4, width=48, height=48))
+        with Dispatcher(cfg) as d:
+            out = []
+            for w in _take(d, 8):
+                s = wire.decode_frames(w)
+                out.append((s.sample_id, s.qa.to_dict(), hashlib.sha1(s.frames.tobytes()).hexdigest(),
+                            s.provenance.episode_seed))
+            return out
+
+    assert run(1) == run(2)
+
+
+CRASHING_DISPATCHER = textwrap.dedent("""
+    import sys, time
+    from simsv_stream.config import Scales
+    from simsv_stream.stream import Dispatcher, StreamConfig
+    d = Dispatcher(StreamConfig(endpoint=sys.argv[1], control_endpoint="off", workers=0, backend="noise",
+                                heartbeat_s=0.2, scales=Scales(frames=2, width=16, height=16), mix="3q")).start()
+    print(" ".join(str(d.get(timeout=20).sample_id) for _ in range(5)), flush=True)
+    time.sleep(60)
+""")
+
+
+def test_external_worker_rejoins_a_restarted_dispatcher(tmp_path):
+    """A dispatcher that dies without a bye (kill -9): its worker reconnects to the next one on the same
+    address, and nothing ordered by the dead one is taken for the new one's samples."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        ep = f"tcp://127.0.0.1:{s.getsockname()[1]}"
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    worker = subprocess.Popen([sys.executable, "-m", "simsv_stream.stream.worker", "--connect", ep, "--id", "ext",
+                               "--backend", "noise", "--heartbeat", "0.2", "--log-level", "WARNING"], env=env)
+    script = tmp_path / "dispatcher.py"
+    script.write_text(CRASHING_DISPATCHER)
+    first = subprocess.Popen([sys.executable, str(script), ep], stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        assert first.stdout.readline().split() == ["0", "1", "2", "3", "4"]
+        first.kill()
+        first.wait(10)
+        cfg = _cfg(endpoint=ep, workers=0, mix="appearance_order", scales=Scales(frames=3, width=16, height=16))
+        with Dispatcher(cfg) as d:
+            got = _take(d, 20)
+        assert [w.sample_id for w in got] == list(range(20))
+        assert all(w.question_type == "appearance_order" and w.shape[0] == 3 for w in got)
+    finally:
+        first.kill()
+        worker.terminate()
+        worker.wait(10)
+
+
+def test_restart_from_a_state_in_process_and_bad_states_refused():
+    with Dispatcher(_cfg(workers=2, seed=9)) as d:
+        first = _take(d, 30)
+        st = d.state()
+        d.set_mix("appearance_order")          # after the checkpoint: the restored state undoes it
+        more = _take(d, 10)
+        for bad in ({**st, "rank": 1}, {**st, "seed": 1}, {**st, "format": 99}, {k: v for k, v in st.items()
+                                                                                   if k != "orders"}):
+            with pytest.raises(ConfigError, match="resume"):
+                d.restart(bad)
+        d.restart(st)
+        again = _take(d, 10)
+    assert [w.sample_id for w in first] == list(range(30))
+    assert [w.sample_id for w in again] == list(range(30, 40))
+    for a, b in zip(more, again):   # same orders (the checkpoint re-issues them), same content
+        assert a.sample_id == b.sample_id
+        assert (a.question_type, a.header["provenance"]["episode_seed"]) == \
+            (b.question_type, b.header["provenance"]["episode_seed"]) or a.sample_id >= st["next_write_id"]
+        assert bytes(a.buffers[0].buffer) == bytes(b.buffers[0].buffer) or a.sample_id >= st["next_write_id"]

@@ -6,16 +6,18 @@ process to the consumer over loopback TCP, with no pixel work on either end:
 * ``raw``: a PUSH process sends a preallocated buffer N times (``copy=False``); the consumer PULLs
   (``copy=False``) and wraps each message with ``np.frombuffer``. The ceiling.
 * ``stream``: one ``noise`` worker with ``static=1`` (a cached frame buffer, no rendering) fills
-  orders (credit 8): orders, msgpack headers, validation, in-order delivery, zero-copy decode. Read
-  three ways: ``Dispatcher.get`` (wire + dispatcher), ``torchdata source`` (a torchdata ``Loader``
-  over ``ZmqSource`` -> ``Mapper(decode)``: wire + dispatcher + torchdata source), and
-  ``build_loader`` (ParallelMapper with 2 threads -> Batcher(1) -> Prefetcher -> Loader, the
-  trainer's pipeline, whose thread hand-offs cost CPU of their own).
+  orders (credit: ~32 MB in flight, see ``auto_credit``): orders, msgpack headers, validation,
+  in-order delivery, zero-copy decode. Read three ways: ``Dispatcher.get`` (wire + dispatcher),
+  ``torchdata source`` (a torchdata ``Loader`` over ``ZmqSource`` -> ``Mapper(decode)``: wire +
+  dispatcher + torchdata source), and ``build_loader`` (ParallelMapper with 2 threads -> Batcher(1)
+  -> Prefetcher -> Loader, the trainer's pipeline, whose thread hand-offs cost CPU of their own).
 
 Samples/s are counted from the first sample after ``warmup`` to the last; each configuration is run
 ``repeats`` times, alternating, and the best run is kept (a shared machine's noise only ever slows
 a run down). Both paths, in both processes, run with the glibc allocator settings the stream applies
-(``simsv_stream.stream.dispatcher.tune_malloc``: MB-sized buffers reused, not re-faulted). Used by `simsv-stream bench transport` and `bench/transport.py`.
+(``simsv_stream.stream.dispatcher.tune_malloc``: MB-sized buffers reused, not re-faulted).
+
+Used by `simsv-stream bench transport` and `bench/transport.py`.
 """
 from __future__ import annotations
 
@@ -103,7 +105,7 @@ def run_raw(shape: tuple[int, int, int], n: int, warmup: int) -> Result:
     return Result(shape, "raw PUSH/PULL", n, dt)
 
 
-def run_stream(shape: tuple[int, int, int], n: int, warmup: int, credit: int = 8, path: str = "source",
+def run_stream(shape: tuple[int, int, int], n: int, warmup: int, credit: int = 4, path: str = "source",
                codec: str = "raw") -> Result:
     """path: "get" (Dispatcher.get), "source" (Loader(Mapper(ZmqSource, decode))), "loader" (build_loader)."""
     from torchdata.nodes import Loader, Mapper
@@ -134,14 +136,14 @@ def run_stream(shape: tuple[int, int, int], n: int, warmup: int, credit: int = 8
         finally:
             close()
         label = {"source": "torchdata source", "loader": "build_loader"}[path]
-        return Result(shape, f"stream {label}{' jpeg' if codec == 'jpeg' else ''}", n, dt)
+        return Result(shape, f"stream {label}{' jpeg' if codec == 'jpeg' else ''} c{credit}", n, dt)
     with Dispatcher(cfg) as d:
         for i in range(n + warmup):
             if i == warmup:
                 t0 = time.perf_counter()
             ws = d.get()
         dt = time.perf_counter() - t0
-    return Result(shape, "stream Dispatcher.get", n, dt)
+    return Result(shape, f"stream Dispatcher.get c{credit}", n, dt)
 
 
 def parse_shape(text: str) -> tuple[int, int, int]:
@@ -154,8 +156,19 @@ def parse_shape(text: str) -> tuple[int, int, int]:
     return t, h, w
 
 
+AUTO_CREDIT_BYTES = 32 << 20
+
+
+def auto_credit(shape: tuple[int, int, int]) -> int:
+    """Orders in flight so that about 32 MB of samples are live: 8 for 16x224x224 (2.4 MB), 2 for
+    32x384x384 (14 MB). More credit than that only rotates more receive buffers through the cache
+    (measured: at credit 8 the 14 MB case loses ~5-10 %, at credit 2 the 2.4 MB case ~30 %)."""
+    t, h, w = shape
+    return max(2, min(8, AUTO_CREDIT_BYTES // (t * h * w * 3)))
+
+
 def run_transport_bench(shapes: Sequence[tuple[int, int, int]], samples: int = 0, repeats: int = 3,
-                        credit: int = 8, jpeg: bool = False) -> list[tuple[Result, ...]]:
+                        credit: int = 0, jpeg: bool = False) -> list[tuple[Result, ...]]:
     from ..stream.dispatcher import tune_malloc
 
     tune_malloc()  # both paths run under the allocator settings a stream uses (see tune_malloc)
@@ -164,13 +177,14 @@ def run_transport_bench(shapes: Sequence[tuple[int, int, int]], samples: int = 0
         mb = shape[0] * shape[1] * shape[2] * 3 / 1e6
         n = samples or max(40, int(1500 / mb))       # ~1.5 GB per run
         warm = max(5, n // 10)
+        c = credit or auto_credit(shape)
         best: dict[str, Result] = {}
         runs = [("raw", lambda: run_raw(shape, n, warm)),
-                ("get", lambda: run_stream(shape, n, warm, credit, "get")),
-                ("source", lambda: run_stream(shape, n, warm, credit, "source")),
-                ("loader", lambda: run_stream(shape, n, warm, credit, "loader"))]
+                ("get", lambda: run_stream(shape, n, warm, c, "get")),
+                ("source", lambda: run_stream(shape, n, warm, c, "source")),
+                ("loader", lambda: run_stream(shape, n, warm, c, "loader"))]
         if jpeg:
-            runs.append(("jpeg", lambda: run_stream(shape, max(10, n // 10), 3, credit, "loader", "jpeg")))
+            runs.append(("jpeg", lambda: run_stream(shape, max(10, n // 10), 3, c, "loader", "jpeg")))
         for _ in range(repeats):
             for key, fn in runs:
                 r = fn()
@@ -181,13 +195,13 @@ def run_transport_bench(shapes: Sequence[tuple[int, int, int]], samples: int = 0
 
 
 def format_table(rows: Sequence[tuple[Result, ...]]) -> str:
-    out = [f"{'frames':>14} {'MB/sample':>9} {'path':<28} {'samples/s':>10} {'GB/s':>7} {'vs raw':>7}",
-           "-" * 80]
+    out = [f"{'frames':>14} {'MB/sample':>9} {'path':<31} {'samples/s':>10} {'GB/s':>7} {'vs raw':>7}",
+           "-" * 83]
     for row in rows:
         raw = row[0]
         for r in row:
             t, h, w = r.shape
-            out.append(f"{f'{t}x{h}x{w}x3':>14} {r.nbytes / 1e6:9.2f} {r.path:<28} {r.rate:10.1f} {r.gbps:7.2f} "
+            out.append(f"{f'{t}x{h}x{w}x3':>14} {r.nbytes / 1e6:9.2f} {r.path:<31} {r.rate:10.1f} {r.gbps:7.2f} "
                        f"{r.rate / raw.rate:6.2f}x")
     return "\n".join(out)
 
@@ -196,7 +210,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--shapes", default=",".join(DEFAULT_SHAPES), help="TxHxW list (default: %(default)s)")
     p.add_argument("--samples", type=int, default=0, help="samples per run (default: ~1.5 GB worth)")
     p.add_argument("--repeats", type=int, default=3, help="runs per configuration, best kept (default 3)")
-    p.add_argument("--credit", type=int, default=8, help="stream credit (orders outstanding per worker; default 8)")
+    p.add_argument("--credit", type=int, default=0,
+                   help="stream credit (orders outstanding per worker; default: ~32 MB in flight, 2..8)")
     p.add_argument("--jpeg", action="store_true", help="also run the jpeg codec (encode+decode cost)")
 
 

@@ -24,7 +24,8 @@ class StreamConfig:
     fleet the dispatcher spawns itself (0: only external ``simsv-stream workers`` processes).
     ``credit`` is the number of orders outstanding per worker, and also bounds the ids written but not
     yet consumed to ``credit x workers``: that is the most samples of an old mix the consumer can
-    see after a change. ``rank``/``world_size`` default to the ``RANK``/``WORLD_SIZE`` environment.
+    see after a change. ``rank``/``world_size`` default to the ``RANK``/``WORLD_SIZE`` environment;
+    with several ranks, fixed ports are offset by 2 x rank (see :meth:`bind_endpoint`).
     """
 
     endpoint: str = "tcp://127.0.0.1:5555"
@@ -82,16 +83,25 @@ class StreamConfig:
             raise ConfigError("world_size", f"must be a positive integer, got {world!r}")
         return rank, world
 
+    def bind_endpoint(self) -> str:
+        """The data endpoint this rank binds: with several ranks and a fixed TCP port, rank r adds 2r to
+        the port (rank 0: 5555 + control 5556, rank 1: 5557 + 5558, ...), so the ranks of one node never
+        collide; ``*`` ports and ipc/inproc addresses are used as given (ipc gets a ``-rN`` suffix)."""
+        return _rank_offset(self.endpoint, *self.rank_world())
+
     def resolved_control_endpoint(self, bound_data_endpoint: str | None = None) -> str | None:
+        """The control endpoint this rank binds (``None`` when ``"off"``): explicit, or loopback at the
+        data port + 1 (a free port when the data port is ``*``). Explicit fixed ports get the rank offset."""
         if self.control_endpoint == "off":
             return None
         if self.control_endpoint:
-            return self.control_endpoint
-        scheme, _, rest = self.endpoint.partition("://")
+            return _rank_offset(self.control_endpoint, *self.rank_world())
+        data = self.bind_endpoint()
+        scheme, _, rest = data.partition("://")
         if scheme != "tcp":
-            return f"{self.endpoint}-control"
+            return f"{data}-control"
         host, _, port = rest.rpartition(":")
-        if not is_loopback_endpoint(self.endpoint):
+        if not is_loopback_endpoint(data):
             host = "127.0.0.1"  # control stays on this machine unless asked otherwise
         if port == "*" or not port.isdigit():
             return f"tcp://{host}:*"
@@ -142,6 +152,18 @@ class StreamConfig:
         if not isinstance(section, dict):
             raise ConfigError("stream", "expected a mapping")
         return cls.from_dict(section, scales=doc.get("scales"), mix=doc.get("mix"))
+
+
+def _rank_offset(endpoint: str, rank: int, world: int) -> str:
+    if world <= 1 or rank == 0:
+        return endpoint
+    scheme, _, rest = endpoint.partition("://")
+    if scheme == "tcp":
+        host, _, port = rest.rpartition(":")
+        return f"tcp://{host}:{int(port) + 2 * rank}" if port.isdigit() else endpoint
+    if scheme == "ipc":
+        return f"{endpoint}-r{rank}"
+    return endpoint
 
 
 def is_loopback_endpoint(endpoint: str) -> bool:

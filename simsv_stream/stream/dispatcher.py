@@ -43,7 +43,7 @@ from .. import wire
 from ..config import Scales
 from ..errors import ConfigError, SimsvError
 from .config import StreamConfig, is_loopback_endpoint
-from .fleet import Fleet, describe_exit
+from .fleet import Fleet, describe_exit, install_exit_hooks
 from .orders import choose_type, episode_seed, load_mix, mix_weights
 from .worker import MAX_QUESTION_ATTEMPTS
 
@@ -179,8 +179,10 @@ class Dispatcher:
         self._tick = max(0.01, min(0.05, config.heartbeat_s / 4))
         self._next_check = 0.0
         self._auth = None
-        # stream position and orders
-        self.epoch = 0
+        # stream position and orders. The epoch tags every order: a fresh random one per dispatcher
+        # (so samples ordered by an earlier incarnation on the same port are never taken for ours),
+        # + 1 on every restart/resume.
+        self.epoch = int.from_bytes(os.urandom(4), "little") >> 2
         self._next_deliver = self.rank
         self._next_write = self.rank
         self._orders: dict[int, tuple[Group, OrderItem]] = {}   # written, not yet consumed
@@ -209,6 +211,7 @@ class Dispatcher:
         self._n_rejected = 0
         self._n_duplicates = 0
         self._n_stale = 0
+        self._n_foreign = 0
         self._n_reissued = 0
         self._reject_log: dict[bytes, int] = {}
         self._last_delivery = time.monotonic()
@@ -227,8 +230,9 @@ class Dispatcher:
         if self._thread is not None:
             return self
         cfg = self.config
+        data = cfg.bind_endpoint()
         control = cfg.resolved_control_endpoint()
-        for name, ep in (("endpoint", cfg.endpoint), ("control_endpoint", control)):
+        for name, ep in (("endpoint", data), ("control_endpoint", control)):
             if ep and not is_loopback_endpoint(ep) and not cfg.curve_keys:
                 raise ConfigError(name, f"refusing to bind {ep}: it listens beyond this machine, which needs "
                                         f"CurveZMQ keys (make them with `simsv-stream keys --out DIR`, set "
@@ -236,6 +240,8 @@ class Dispatcher:
                                         f"use tcp://127.0.0.1:PORT for a local stream")
         if cfg.tune_malloc:
             tune_malloc()
+        if self._want_fleet:
+            install_exit_hooks()  # atexit + SIGTERM/SIGHUP stop local workers (from the main thread only)
         curve = None
         if cfg.curve_keys:
             from .security import CurveServer
@@ -252,7 +258,7 @@ class Dispatcher:
             router.setsockopt(zmq.LINGER, 0)
             router.setsockopt(zmq.RCVHWM, 10000)
             router.setsockopt(zmq.MAXMSGSIZE, 2 * cfg.max_sample_bytes + (1 << 20))
-            router.bind(cfg.endpoint)
+            router.bind(data)
             self.endpoint = router.getsockopt(zmq.LAST_ENDPOINT).decode()
             self.connect_endpoint = _connectable(self.endpoint)
             if control:
@@ -269,7 +275,7 @@ class Dispatcher:
             if self._auth is not None:
                 self._auth.stop()
             self._ctx.term()
-            raise ConfigError("endpoint", f"cannot bind {cfg.endpoint if self.endpoint is None else control}: {e}") from None
+            raise ConfigError("endpoint", f"cannot bind {data if self.endpoint is None else control}: {e}") from None
         wake_addr = f"inproc://simsv-dispatch-wake-{os.getpid()}-{next(_counter)}"
         self._wake_pull = self._ctx.socket(zmq.PULL)
         self._wake_pull.bind(wake_addr)
@@ -445,6 +451,11 @@ class Dispatcher:
         if w is not None:
             w.last_seen = now
         if isinstance(msg, wire.WireSample):
+            if w is None:  # only registered workers deliver (a worker declared dead re-joins by heartbeat)
+                self._n_foreign += 1
+                log.info("stream rank %d: ignored sample %d from %r, not a connected worker", self.rank,
+                         msg.sample_id, identity[:32])
+                return
             msg.received_at = now
             self._on_sample(identity, w, msg)
             return
@@ -491,6 +502,8 @@ class Dispatcher:
         for s in lost:
             del self._pending[s]
         self._requeue(lost)
+        if self._closing:
+            return
         if lost or not quiet:
             ids = ", ".join(map(str, lost[:8])) + (", ..." if len(lost) > 8 else "")
             log.warning("stream rank %d: worker %s (pid %d) lost: %s; re-issuing %d order(s)%s", self.rank, w.wid,
@@ -510,10 +523,9 @@ class Dispatcher:
             self._n_reissued += len(items)
             heapq.heappush(self._reissue, (items[0].sample_id, next(self._reissue_seq), g, items))
 
-    def _on_sample(self, identity: bytes, w: WorkerInfo | None, ws: wire.WireSample) -> None:
+    def _on_sample(self, identity: bytes, w: WorkerInfo, ws: wire.WireSample) -> None:
         sid = ws.sample_id
-        if w is not None:
-            w.assigned.discard(sid)
+        w.assigned.discard(sid)
         if ws.header["epoch"] != self.epoch:
             self._n_stale += 1
             return
@@ -533,20 +545,19 @@ class Dispatcher:
             problem = f"frames {list(shape)}, ordered {sc.frames}x{sc.height}x{sc.width}"
         if problem:
             self._reject(identity, f"sample {sid} does not match its order: {problem}")
-            self._fail_order(sid, f"mismatching sample from {w.wid if w else identity!r}: {problem}")
+            self._fail_order(sid, f"mismatching sample from {w.wid}: {problem}")
             return
         del self._pending[sid]
         ws.ordered_at = it.sent_at
         now = ws.received_at
         self._produced.append(now)
         self._n_produced += 1
-        if w is not None:
-            w.done += 1
-            w.completions.append(now)
-            r = ws.header["provenance"].get("render_s", 0.0) or 0.0
-            if r > 0:
-                w.render_s += r
-                w.renders += 1
+        w.done += 1
+        w.completions.append(now)
+        r = ws.header["provenance"].get("render_s", 0.0) or 0.0
+        if r > 0:
+            w.render_s += r
+            w.renders += 1
         self._ready[sid] = ws
         if sid == self._next_deliver:
             self._cond.notify_all()
@@ -769,7 +780,10 @@ class Dispatcher:
     def restart(self, state: Mapping[str, Any] | None = None) -> None:
         """Start over from ``state`` (a :meth:`state` dict; None: from the configured start). Orders
         of the old epoch still in flight are dropped when they come back; orders that were written but
-        not consumed are re-issued unchanged, so the stream continues exactly at ``state['next_id']``."""
+        not consumed are re-issued unchanged, so the stream continues exactly at ``state['next_id']``.
+        A state of another rank/seed/format is refused (ConfigError) before anything changes."""
+        if state is not None:
+            self._check_state(state)
         with self._cond:
             self.epoch += 1
             self._ready.clear()
@@ -785,15 +799,28 @@ class Dispatcher:
                 self._restore(state)
         self._wake()
 
-    def _restore(self, st: Mapping[str, Any]) -> None:
-        if st.get("format") != STATE_FORMAT:
-            raise ConfigError("resume", f"stream state format {st.get('format')!r} not supported (expected {STATE_FORMAT})")
+    def _check_state(self, st: Mapping[str, Any]) -> None:
+        if not isinstance(st, Mapping) or st.get("format") != STATE_FORMAT:
+            got = st.get("format") if isinstance(st, Mapping) else type(st).__name__
+            raise ConfigError("resume", f"stream state format {got!r} not supported (expected {STATE_FORMAT})")
         for key, mine in (("rank", self.rank), ("world_size", self.world), ("seed", self.seed)):
             if st.get(key) != mine:
                 raise ConfigError("resume", f"checkpoint is for {key} {st.get(key)!r}, this stream has {key} {mine!r}")
-        nid = int(st["next_id"])
+        try:
+            nid = int(st["next_id"])
+            for k in ("next_write_id", "version", "mix", "mix_version", "scales", "scales_version", "scales_table",
+                      "orders"):
+                st[k]
+            load_mix(st["mix"])
+            for v in st["scales_table"].values():
+                Scales.from_dict(v)
+        except (KeyError, TypeError, ValueError) as e:
+            raise ConfigError("resume", f"stream state is incomplete or damaged ({type(e).__name__}: {e})") from None
         if nid % self.world != self.rank % self.world:
             raise ConfigError("resume", f"next_id {nid} is not an id of rank {self.rank}/{self.world}")
+
+    def _restore(self, st: Mapping[str, Any]) -> None:
+        nid = int(st["next_id"])
         self._next_deliver = nid
         self._next_write = int(st["next_write_id"])
         self._version = int(st["version"])
@@ -912,6 +939,7 @@ class Dispatcher:
                 "produced_per_s": round(_rate(self._produced, now), 3),
                 "consumed_per_s": round(_rate(self._consumed, now), 3),
                 "rejected": self._n_rejected, "duplicates": self._n_duplicates, "stale": self._n_stale,
+                "foreign": self._n_foreign,
                 "reissued": self._n_reissued,
                 "mix": mix_weights(self._mix), "mix_version": self._mix_version,
                 "scales": self._scales.to_dict(), "version": self._version,

@@ -25,6 +25,7 @@ log = logging.getLogger("simsv_stream.stream")
 
 _LIVE: "weakref.WeakSet[Fleet]" = weakref.WeakSet()
 _HOOKS_INSTALLED = False
+_ATEXIT = False
 _fleet_counter = 0
 
 
@@ -36,14 +37,16 @@ def _stop_all() -> None:
             pass
 
 
-def _install_hooks() -> None:
-    global _HOOKS_INSTALLED
-    if _HOOKS_INSTALLED:
+def install_exit_hooks() -> None:
+    """atexit (always) and SIGTERM/SIGHUP handlers (when called from the main thread and the
+    application has none) that stop every live fleet's workers."""
+    global _HOOKS_INSTALLED, _ATEXIT
+    if not _ATEXIT:
+        atexit.register(_stop_all)
+        _ATEXIT = True
+    if _HOOKS_INSTALLED or threading.current_thread() is not threading.main_thread():
         return
     _HOOKS_INSTALLED = True
-    atexit.register(_stop_all)
-    if threading.current_thread() is not threading.main_thread():
-        return
     for sig in (signal.SIGTERM, signal.SIGHUP):
         try:
             prev = signal.getsignal(sig)
@@ -88,7 +91,7 @@ class Fleet:
             self.env.setdefault("MALLOC_MMAP_THRESHOLD_", str(64 << 20))
             self.env["MALLOC_TRIM_THRESHOLD_"] = str(1 << 30)
         _LIVE.add(self)
-        _install_hooks()
+        install_exit_hooks()
 
     # ------------------------------------------------------------------------------------------
     @property

@@ -43,8 +43,8 @@ def _one_line(e: BaseException) -> str:
     return f"{type(e).__name__}: {' '.join(str(e).split())}"[:300]
 
 
-class _Stop(Exception):
-    pass
+class _Stop(BaseException):
+    """Raised by the SIGTERM/SIGINT handler; a BaseException so no `except Exception` swallows it."""
 
 
 class Unaskable(Exception):
@@ -105,7 +105,7 @@ class Worker:
         self.producer = Producer(self.backend)
         self._scales: dict[str, Scales] = {}
         self.done = 0
-        self.max_epoch = -1
+        self.epoch: int | None = None
         self._ctx = zmq.Context()
         self._bye_reason = "exit"
         # The main thread owns the DEALER and holds `_io` whenever it touches it (it polls for
@@ -158,7 +158,7 @@ class Worker:
                 log.warning("worker %s: rejected message from dispatcher: %s", self.worker_id, e)
                 continue
             if msg.kind == "order":
-                self.max_epoch = max(self.max_epoch, msg["epoch"])
+                self.epoch = msg["epoch"]   # orders arrive in order: the latest epoch is the live one
                 self.orders.append(msg)
             elif msg.kind == "bye":
                 self._bye_reason = "dispatcher said bye"
@@ -234,8 +234,8 @@ class Worker:
             return
         chash = h.get("config_hash") or scales.config_hash()
         for it in h["items"]:
-            if epoch < self.max_epoch or self.stop.is_set():
-                return  # the dispatcher restarted (resume): this order is void
+            if epoch != self.epoch or self.stop.is_set():
+                return  # the dispatcher restarted (resume, or a new dispatcher): this order is void
             sid = it["sample_id"]
             self._release()
             try:
