@@ -218,7 +218,7 @@ def test_layout_backend_through_the_stream_factory(tmp_path):
 
     path = tmp_path / "houses.jsonl"
     path.write_text(json.dumps(two_room_house()) + "\n")
-    be = get_backend("simsv_stream.scene.procthor:backend", {"houses": str(path)})
+    be = get_backend("procthor-layout", {"houses": str(path)})
     scales = Scales(frames=8, width=96, height=72)
     ep = be.simulate(7, scales)
     assert ep.house.source.startswith("procthor:") and set(ep.timings) == {"house", "walkthrough", "render", "annotate"}

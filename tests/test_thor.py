@@ -181,7 +181,7 @@ def test_thor_simulator_fails_fast_here(tmp_path):
     from simsv_stream.stream.backends import get_backend
 
     with pytest.raises(ThorUnavailable):
-        get_backend("simsv_stream.scene.thor:backend", {"houses": str(houses)})
+        get_backend("thor", {"houses": str(houses)})
 
 
 def test_doctor_lists_backends():

@@ -630,7 +630,7 @@ def simulate_house(house: House, seed: int, scales, renderer=None):
 class ProcthorLayouts:
     """Stream backend "procthor-layout": ProcTHOR houses rendered by the embedded pybullet
     renderer. Episode `seed` uses house `seed % len(houses)` and walks scales.rooms_min..rooms_max
-    connected rooms of it (walk_rooms). Use as a stream backend with `backend: simsv_stream.scene.procthor:backend`
+    connected rooms of it (walk_rooms). Use as a stream backend with `backend: procthor-layout`
     and `backend_options: {houses: PATH}`."""
 
     def __init__(self, houses: str | os.PathLike | Sequence[Mapping[str, Any]], limit: Optional[int] = None,

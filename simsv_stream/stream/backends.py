@@ -8,6 +8,9 @@
   ``none_every`` (every n-th (episode, type) pair is not askable), ``static`` (reuse one cached frame
   buffer for every episode: zero pixel work, for transport benchmarks), ``fail_types`` (types
   whose generation raises).
+* ``thor``: real AI2-THOR renders of ProcTHOR houses (:mod:`simsv_stream.scene.thor`; needs a GPU with
+  Vulkan and the Unity build, checked by a preflight at worker start). Options: ``houses``, ``gpu_device``.
+* ``procthor-layout``: the same ProcTHOR houses on the CPU renderer (:mod:`simsv_stream.scene.procthor`).
 * ``module:function``: a factory returning an object with ``simulate``/``generate`` (or the pair).
 """
 from __future__ import annotations
@@ -32,8 +35,16 @@ class Backend:
     generate: Callable[[Any, str, np.random.Generator], QA | None]
 
 
+# named backends that live outside the stream package, resolved like ``module:function``
+NAMED_FACTORIES = {
+    "thor": "simsv_stream.scene.thor:backend",
+    "procthor-layout": "simsv_stream.scene.procthor:backend",
+}
+
+
 def get_backend(name: str, options: Mapping[str, Any] | None = None) -> Backend:
     options = dict(options or {})
+    name = NAMED_FACTORIES.get(name, name)
     if name == "procedural":
         from .. import questions, simulator  # the real pipeline (pybullet renderer, question registry)
 
@@ -55,7 +66,7 @@ def get_backend(name: str, options: Mapping[str, Any] | None = None) -> Backend:
         if isinstance(made, tuple):
             return Backend(name, made[0], made[1])
         return Backend(name, made.simulate, made.generate)
-    raise ConfigError("backend", f"unknown backend {name!r} (known: procedural, noise, module:function)")
+    raise ConfigError("backend", f"unknown backend {name!r} (known: procedural, noise, thor, procthor-layout, module:function)")
 
 
 # ----------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from ..config import Scales
 from ..errors import ConfigError
 
 CODECS = ("raw", "jpeg")
-BACKENDS = ("procedural", "noise")
+BACKENDS = ("procedural", "noise", "thor", "procthor-layout")
 
 
 @dataclass(frozen=True)

@@ -587,7 +587,14 @@ class Dispatcher:
             it.attempt0 += MAX_QUESTION_ATTEMPTS
         if it.failures >= self.config.max_attempts:
             with self._cond:
-                self._fatal = StreamError(f"sample {sid} ({it.question_type}) failed {it.failures} times, last: {reason}")
+                hint = ""
+                if unaskable:
+                    # a type that no episode at these scales supports would otherwise look like a crash
+                    sc = self._scales_table[g.scales_version]
+                    hint = (f"; {it.question_type} needs more than {sc.frames} frames, rooms "
+                            f"{sc.rooms_min}-{sc.rooms_max} give: raise frames/rooms or drop it from the mix")
+                self._fatal = StreamError(
+                    f"sample {sid} ({it.question_type}) failed {it.failures} times, last: {reason}{hint}")
                 self._cond.notify_all()
             return
         self._requeue([sid])
