@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import random
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Optional
 
 from simsv_stream.errors import ConfigError
 
@@ -174,32 +174,41 @@ def _round_up(n: int, k: int = 64) -> int:
     return (n + k - 1) // k * k
 
 
-def _tiny_qwen2_vl(tok, seed: int, hidden: int, layers: int, frame_side: int, v2_5: bool = False):
+def _tiny_qwen2_vl(tok, seed: int, hidden: int, layers: int, frame_side: int, v2_5: bool = False,
+                   vision_size: str = "tiny", heads: int = 4, kv_heads: int = 2,
+                   intermediate: Optional[int] = None, model_vocab: Optional[int] = None):
     import transformers
     from transformers import Qwen2VLImageProcessorPil
 
     from .video_processors import TorchOnlyQwen2VLVideoProcessor
 
     ids = {t: tok.convert_tokens_to_ids(t) for t in QWEN2_VL_SPECIAL}
-    heads = 4
     head_dim = hidden // heads
     half = head_dim // 2                         # mrope sections split head_dim/2 into t/h/w
     mrope = [half - 2 * (half * 3 // 8), half * 3 // 8, half * 3 // 8]
+    full = vision_size == "full"  # the released checkpoints' vision tower (patch 14, 32 blocks, 1280 wide)
+    patch = 14 if full else 4
     if v2_5:  # Qwen2.5-VL: SwiGLU vision blocks, window attention, merger to out_hidden_size
         vision = dict(depth=1, hidden_size=32, out_hidden_size=hidden, intermediate_size=64, num_heads=2,
                       patch_size=4, spatial_merge_size=2, temporal_patch_size=2, in_channels=3, window_size=16,
                       fullatt_block_indexes=[0], tokens_per_second=2)
+        if full:  # Qwen2.5-VL-3B/7B's vision config
+            vision.update(depth=32, hidden_size=1280, intermediate_size=3420, num_heads=16, patch_size=14,
+                          window_size=112, fullatt_block_indexes=[7, 15, 23, 31])
         cfg_cls, model_cls, proc_cls = (transformers.Qwen2_5_VLConfig, transformers.Qwen2_5_VLForConditionalGeneration,
                                         transformers.Qwen2_5_VLProcessor)
     else:
         vision = dict(depth=1, embed_dim=32, hidden_size=hidden, num_heads=2, mlp_ratio=2, patch_size=4,
                       spatial_merge_size=2, temporal_patch_size=2, in_channels=3)
+        if full:  # Qwen2-VL-2B/7B's vision config
+            vision.update(depth=32, embed_dim=1280, num_heads=16, mlp_ratio=4, patch_size=14)
         cfg_cls, model_cls, proc_cls = (transformers.Qwen2VLConfig, transformers.Qwen2VLForConditionalGeneration,
                                         transformers.Qwen2VLProcessor)
     cfg = cfg_cls(
         text_config=dict(
-            vocab_size=_round_up(len(tok)), hidden_size=hidden, intermediate_size=hidden * 2,
-            num_hidden_layers=layers, num_attention_heads=heads, num_key_value_heads=2,
+            vocab_size=max(_round_up(len(tok)), model_vocab or 0), hidden_size=hidden,
+            intermediate_size=intermediate or hidden * 2,
+            num_hidden_layers=layers, num_attention_heads=heads, num_key_value_heads=kv_heads,
             max_position_embeddings=4096, rms_norm_eps=1e-6, tie_word_embeddings=False,
             rope_parameters={"rope_type": "default", "rope_theta": 10000.0, "mrope_section": mrope},
             bos_token_id=ids["<|endoftext|>"], eos_token_id=ids["<|im_end|>"], pad_token_id=ids["<|endoftext|>"],
@@ -209,12 +218,12 @@ def _tiny_qwen2_vl(tok, seed: int, hidden: int, layers: int, frame_side: int, v2
         vision_start_token_id=ids["<|vision_start|>"], vision_end_token_id=ids["<|vision_end|>"],
     )
     model = model_cls(cfg)
-    factor = 4 * 2  # patch * merge
+    factor = patch * 2  # patch * merge
     # frames of any size are resized to at most frame_side^2 pixels (tiny CPU cost), at least one merge window
     size = {"shortest_edge": factor * factor, "longest_edge": frame_side * frame_side}
     image_processor = Qwen2VLImageProcessorPil(
-        size=size, patch_size=4, temporal_patch_size=2, merge_size=2)
-    video_cfg = dict(size=size, patch_size=4, temporal_patch_size=2, merge_size=2, min_frames=2, max_frames=256,
+        size=size, patch_size=patch, temporal_patch_size=2, merge_size=2)
+    video_cfg = dict(size=size, patch_size=patch, temporal_patch_size=2, merge_size=2, min_frames=2, max_frames=256,
                      cap_pixels_per_frame=False, do_resize=True, do_rescale=True, do_normalize=True,
                      rescale_factor=1 / 255, image_mean=TorchOnlyQwen2VLVideoProcessor.image_mean,
                      image_std=TorchOnlyQwen2VLVideoProcessor.image_std, resample=3,
@@ -268,9 +277,18 @@ TINY_ARCHITECTURES = ("qwen2_vl", "qwen2_5_vl", "llava_onevision")
 
 
 def build_tiny_model(out_dir: str | Path, family: str = "qwen2_vl", seed: int = 0, hidden: int = 64,
-                     layers: int = 2, frame_side: int = 64, vocab_size: int = 1024, overwrite: bool = False) -> Path:
+                     layers: int = 2, frame_side: int = 64, vocab_size: int = 1024, overwrite: bool = False,
+                     heads: int = 4, kv_heads: int = 2, intermediate: Optional[int] = None,
+                     vision: str = "tiny", model_vocab: Optional[int] = None, dtype: Optional[str] = None,
+                     device: Optional[str] = None) -> Path:
     """Write a tiny random model to out_dir and return the path. `family`: qwen2_vl, qwen2_5_vl (the
-    Qwen2.5-VL architecture of the qwen2_vl family) or llava_onevision."""
+    Qwen2.5-VL architecture of the qwen2_vl family) or llava_onevision.
+
+    Sizing (Qwen2-VL families; for GPU benchmarks of a realistic-size model with random weights):
+    `heads`/`kv_heads`/`intermediate` of the text model, `vision="full"` for the released checkpoints'
+    vision tower (patch 14, 32 blocks of width 1280) instead of the 1-block toy one, `model_vocab` to pad
+    the embedding/lm_head to a real vocabulary size (151936 for Qwen2-VL), `dtype` (e.g. bfloat16) to
+    save the weights in, `device` (e.g. cuda) to build the random weights on."""
     import torch
     from transformers import GenerationConfig
 
@@ -283,6 +301,13 @@ def build_tiny_model(out_dir: str | Path, family: str = "qwen2_vl", seed: int = 
         raise ConfigError("DIR", f"{str(out)!r} exists and is not empty (pass --overwrite to replace it)")
     if hidden % 8 or hidden < 16:
         raise ConfigError("hidden", f"must be a multiple of 8 and >= 16, got {hidden}")
+    if vision not in ("tiny", "full"):
+        raise ConfigError("vision", f"expected tiny or full, got {vision!r}")
+    if heads < 1 or kv_heads < 1 or heads % kv_heads or hidden % heads or (hidden // heads) % 2:
+        raise ConfigError("heads", f"need heads % kv_heads == 0 and hidden / heads even, got hidden "
+                                   f"{hidden}, heads {heads}, kv_heads {kv_heads}")
+    if fam.name != "qwen2_vl" and (vision != "tiny" or heads != 4 or kv_heads != 2 or intermediate or model_vocab):
+        raise ConfigError("family", "--vision/--heads/--kv-heads/--intermediate/--model-vocab: Qwen2-VL families only")
     out.mkdir(parents=True, exist_ok=True)
 
     special = QWEN2_VL_SPECIAL if fam.name == "qwen2_vl" else LLAVA_OV_SPECIAL
@@ -290,10 +315,13 @@ def build_tiny_model(out_dir: str | Path, family: str = "qwen2_vl", seed: int = 
     tok.chat_template = QWEN2_VL_CHAT_TEMPLATE if fam.name == "qwen2_vl" else LLAVA_OV_CHAT_TEMPLATE
 
     torch.manual_seed(seed)
-    if fam.name == "qwen2_vl":
-        model, processor = _tiny_qwen2_vl(tok, seed, hidden, layers, frame_side, v2_5=(arch == "qwen2_5_vl"))
-    else:
-        model, processor = _tiny_llava_onevision(tok, seed, hidden, layers, frame_side)
+    with torch.device(device or "cpu"):
+        if fam.name == "qwen2_vl":
+            model, processor = _tiny_qwen2_vl(tok, seed, hidden, layers, frame_side, v2_5=(arch == "qwen2_5_vl"),
+                                              vision_size=vision, heads=heads, kv_heads=kv_heads,
+                                              intermediate=intermediate, model_vocab=model_vocab)
+        else:
+            model, processor = _tiny_llava_onevision(tok, seed, hidden, layers, frame_side)
     # A frozen random lm_head at the usual init (std 0.02) bounds every logit by |row|*|normed h| ~ 1.3
     # for hidden 64, so LoRA alone could never push the loss below ~ln(vocab) - 1.3. A wider head
     # (row norm ~ 2.4) lets the adapters actually learn answers in a CPU demo.
@@ -302,6 +330,8 @@ def build_tiny_model(out_dir: str | Path, family: str = "qwen2_vl", seed: int = 
     eot, pad = tok.convert_tokens_to_ids("<|im_end|>"), tok.convert_tokens_to_ids("<|endoftext|>")
     model.generation_config = GenerationConfig(
         eos_token_id=[eot, pad], pad_token_id=pad, do_sample=False, max_new_tokens=16)
+    if dtype:
+        model.to(getattr(torch, dtype))
     model.save_pretrained(out)
     processor.save_pretrained(out)
     (out / "README.md").write_text(

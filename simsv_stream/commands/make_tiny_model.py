@@ -22,6 +22,16 @@ def register(subparsers) -> None:
     p.add_argument("--layers", type=int, default=2, help="text layers (default 2)")
     p.add_argument("--frame-side", type=int, default=64,
                    help="Qwen2-VL: frames are resized to at most this many pixels squared (default 64)")
+    p.add_argument("--heads", type=int, default=4, help="Qwen2-VL: text attention heads (default 4)")
+    p.add_argument("--kv-heads", type=int, default=2, help="Qwen2-VL: text key/value heads (default 2)")
+    p.add_argument("--intermediate", type=int, default=None, help="Qwen2-VL: text MLP width (default 2 x hidden)")
+    p.add_argument("--vision", default="tiny", choices=("tiny", "full"),
+                   help="Qwen2-VL: 1-block toy vision tower (default) or the released checkpoints' (patch 14, "
+                        "32 blocks x 1280)")
+    p.add_argument("--model-vocab", type=int, default=None,
+                   help="Qwen2-VL: pad embedding/lm_head to this vocabulary size (e.g. 151936)")
+    p.add_argument("--dtype", default=None, help="save the weights in this dtype (e.g. bfloat16; default float32)")
+    p.add_argument("--device", default=None, help="build the random weights on this device (e.g. cuda)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing non-empty DIR")
     p.set_defaults(func=run)
 
@@ -31,6 +41,8 @@ def run(args: argparse.Namespace) -> int:
 
     t0 = time.perf_counter()
     out = build_tiny_model(args.dir, family=args.family, seed=args.seed, hidden=args.hidden, layers=args.layers,
-                           frame_side=args.frame_side, overwrite=args.overwrite)
+                           frame_side=args.frame_side, overwrite=args.overwrite, heads=args.heads,
+                           kv_heads=args.kv_heads, intermediate=args.intermediate, vision=args.vision,
+                           model_vocab=args.model_vocab, dtype=args.dtype, device=args.device)
     print(f"tiny {args.family} model written to {out} in {time.perf_counter() - t0:.1f}s")
     return 0
