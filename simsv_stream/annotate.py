@@ -6,13 +6,12 @@ milliseconds.
 """
 from __future__ import annotations
 
-import math
 from typing import Optional, Sequence
 
 import numpy as np
 
 from .episode import CameraPose, FrameAnnotation, Frames
-from .scene.model import House, Vec2
+from .scene.model import House, dist_to_polygon
 
 ROOM_SNAP_M = 0.5  # a camera outside every polygon (in a doorway) belongs to the nearest room this close
 
@@ -34,18 +33,6 @@ def visible_fractions(instance: np.ndarray) -> list[dict[int, float]]:
     return out
 
 
-def _dist_to_polygon(p: Vec2, poly: Sequence[Vec2]) -> float:
-    best = math.inf
-    n = len(poly)
-    for i in range(n):
-        (x0, z0), (x1, z1) = poly[i], poly[(i + 1) % n]
-        dx, dz = x1 - x0, z1 - z0
-        L2 = dx * dx + dz * dz
-        u = 0.0 if L2 == 0 else max(0.0, min(1.0, ((p[0] - x0) * dx + (p[1] - z0) * dz) / L2))
-        best = min(best, math.hypot(p[0] - (x0 + u * dx), p[1] - (z0 + u * dz)))
-    return best
-
-
 def room_of(house: House, position: Sequence[float]) -> Optional[str]:
     """Room containing the camera's (x, z); in a doorway (outside every polygon by less than
     ROOM_SNAP_M) the nearest room; None outside the house."""
@@ -55,7 +42,7 @@ def room_of(house: House, position: Sequence[float]) -> Optional[str]:
         return rid
     best, best_d = None, ROOM_SNAP_M
     for room in house.rooms:
-        d = _dist_to_polygon(p, room.polygon)
+        d = dist_to_polygon(p, room.polygon)
         if d < best_d:
             best, best_d = room.id, d
     return best

@@ -36,9 +36,11 @@ def default_renderer() -> "PybulletRenderer":
 
 
 def simulate(seed: int, scales: Scales, renderer: "Optional[PybulletRenderer]" = None,
-             house: Optional[House] = None) -> Episode:
+             house: Optional[House] = None, walk: Optional[House] = None) -> Episode:
     """Run the whole embedded pipeline for one seed. `Episode.timings` holds seconds per stage
-    (house, walkthrough, render, annotate); a given `house` costs 0 s of "house"."""
+    (house, walkthrough, render, annotate); a given `house` costs 0 s of "house". `walk`: the part
+    of the house the walkthrough visits (default: all of it; see scene.procthor.walk_rooms); render
+    and annotate always use the whole house."""
     from .trajectory import walkthrough
 
     timings: dict[str, float] = {}
@@ -48,7 +50,7 @@ def simulate(seed: int, scales: Scales, renderer: "Optional[PybulletRenderer]" =
 
         house = generate_house(seed, scales)
     t1 = time.perf_counter()
-    poses = walkthrough(house, scales, seed)
+    poses = walkthrough(walk if walk is not None else house, scales, seed)
     t2 = time.perf_counter()
     r = renderer if renderer is not None else default_renderer()
     frames = r.render(house, poses, scales.width, scales.height)

@@ -24,11 +24,11 @@ from typing import Any, Optional, Sequence
 import numpy as np
 import torch
 
+from simsv_stream.questions.prompt import format_prompt
 from simsv_stream.sample import Sample
 
 from .errors import CollateError
 from .families import Family, family_for_model_type
-from .processing import format_prompt
 
 log = logging.getLogger(__name__)
 

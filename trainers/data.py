@@ -2,8 +2,8 @@
 
 `SyntheticSamples`: an endless (or bounded) iterable of `Sample`s with random frames and templated QA
 records of several question types, unique increasing sample ids, reproducible from the seed. It stands
-in for the stream in unit tests; the real run uses the stream's torchdata loader (DataModule wired by
-the stream/trainer integration).
+in for the stream in unit tests; the real run uses the stream's torchdata loader
+(`trainers.datamodule.StreamDataModule`).
 
 `SyntheticDataModule`: a LightningDataModule over SyntheticSamples with the module's collator; the
 `stream.backend: synthetic` of a run config selects it.

@@ -1,4 +1,4 @@
-"""Loading a family's processor (offline, local dir or hub cache) and turning a QA into prompt text."""
+"""Loading a family's processor (offline, local dir or hub cache)."""
 from __future__ import annotations
 
 import json
@@ -6,36 +6,9 @@ import logging
 from pathlib import Path
 from typing import Any, Optional
 
-from simsv_stream.questions.record import QA
-
 from .families import Family, family_for_model_type, looks_like_local_path, read_model_type
 
 log = logging.getLogger(__name__)
-
-MC_POST_PROMPT = "Answer with the option's letter from the given choices directly."
-OE_POST_PROMPT = "Please answer the question using a single word or phrase."
-
-
-def _fallback_format_prompt(qa: QA) -> str:
-    """VSI-Bench style: question, options one per line, post-prompt."""
-    parts = [qa.question.strip()]
-    if qa.answer_mode == "mc":
-        if qa.options:
-            parts.append("Options:\n" + "\n".join(qa.options))
-        parts.append(MC_POST_PROMPT)
-    else:
-        parts.append(OE_POST_PROMPT)
-    return "\n".join(parts)
-
-
-def format_prompt(qa: QA) -> str:
-    """The question engineer's `simsv_stream.questions.prompt.format_prompt` when present, else a local
-    VSI-Bench-style fallback (question + options + post-prompt)."""
-    try:
-        from simsv_stream.questions.prompt import format_prompt as fmt  # type: ignore
-    except ImportError:
-        fmt = _fallback_format_prompt
-    return fmt(qa)
 
 
 def torchvision_available() -> bool:

@@ -142,10 +142,8 @@ def _trainer_section(d: Any) -> dict[str, Any]:
 
 
 def _mix(spec: Any, where: str) -> Any:
-    try:
-        from simsv_stream.questions.mix import Mix
-    except ImportError:  # pragma: no cover - mixes ship with the questions package
-        return spec
+    from simsv_stream.questions.mix import Mix
+
     try:
         return Mix.parse(spec)
     except ConfigError as e:
@@ -194,10 +192,8 @@ def _stream(d: Any, scales: Scales, mix: Any) -> dict[str, Any]:
     d = dict(d or {})
     if d.get("backend") == "synthetic":
         return d  # trainers.data stand-in: no stream process at all
-    try:
-        from simsv_stream.stream.config import StreamConfig
-    except ImportError:  # pragma: no cover - until the stream lands
-        return d
+    from simsv_stream.stream.config import StreamConfig
+
     try:
         StreamConfig.from_dict(d, scales=scales, mix=mix)
     except ConfigError as e:

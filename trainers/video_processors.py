@@ -133,6 +133,15 @@ class _TorchOnlyVideoProcessor(VideoProcessorMixin):
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.to_dict()})"
 
+    def _rescale_normalize(self, x: torch.Tensor) -> torch.Tensor:
+        """do_rescale / do_normalize on (T, C, H, W) float frames (unchanged when both are off)."""
+        if not (self.do_rescale or self.do_normalize):
+            return x
+        c = x.shape[1]
+        return _normalize(x, self.rescale_factor if self.do_rescale else 1.0,
+                          self.image_mean if self.do_normalize else [0.0] * c,
+                          self.image_std if self.do_normalize else [1.0] * c)
+
 
 class TorchOnlyQwen2VLVideoProcessor(_TorchOnlyVideoProcessor):
     hf_class_name = "Qwen2VLVideoProcessor"
@@ -186,10 +195,7 @@ class TorchOnlyQwen2VLVideoProcessor(_TorchOnlyVideoProcessor):
             if self.do_resize:
                 rh, rw = self._target_hw(t, h, w)
                 x = _resize(video, rh, rw)
-            if self.do_rescale or self.do_normalize:
-                x = _normalize(x, self.rescale_factor if self.do_rescale else 1.0,
-                               self.image_mean if self.do_normalize else [0.0] * c,
-                               self.image_std if self.do_normalize else [1.0] * c)
+            x = self._rescale_normalize(x)
             if pad := -t % tp:
                 x = torch.cat([x, x[-1:].expand(pad, -1, -1, -1)], dim=0)
                 t += pad
@@ -220,13 +226,8 @@ class TorchOnlyLlavaOnevisionVideoProcessor(_TorchOnlyVideoProcessor):
     def preprocess(self, videos: Any, return_tensors: Any = None, **_: Any) -> BatchFeature:
         out = []
         for video in _as_video_list(videos):
-            c = video.shape[1]
             x = _resize(video, self.size["height"], self.size["width"]) if self.do_resize else video.float()
-            if self.do_rescale or self.do_normalize:
-                x = _normalize(x, self.rescale_factor if self.do_rescale else 1.0,
-                               self.image_mean if self.do_normalize else [0.0] * c,
-                               self.image_std if self.do_normalize else [1.0] * c)
-            out.append(x)
+            out.append(self._rescale_normalize(x))
         if len({tuple(v.shape) for v in out}) == 1:
             data = {"pixel_values_videos": torch.stack(out, dim=0)}
         else:  # different frame counts: leave a list (the caller must not batch these together)

@@ -50,6 +50,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
+from ..commands import add_command, one_line_errors, script_main
 from ..errors import ConfigError
 
 STAGES = ("house", "walkthrough", "render", "annotate", "questions", "encode")
@@ -976,26 +977,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def register_bench(bsub) -> None:
-    p = bsub.add_parser("balance", help="render-vs-train balance: workers needed, data-wait, knob costs, vs materialized",
-                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_arguments(p)
-    p.set_defaults(func=run)
-    from ..commands.preview import one_line_errors
-
+    p = add_command(bsub, "balance", "render-vs-train balance: workers needed, data-wait, knob costs, vs materialized",
+                    __doc__, add_arguments, run)
     one_line_errors(p)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    import sys
-
-    from ..errors import SimsvError
-
-    p = argparse.ArgumentParser(prog="bench/balance.py", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_arguments(p)
-    args = p.parse_args(argv)
-    try:
-        return run(args)
-    except SimsvError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    return script_main(argv, __doc__, add_arguments, run, prog="bench/balance.py")

@@ -2,7 +2,7 @@
 
 It is the peer the render benchmark compares `PybulletRenderer` with (the issue measured about
 5 frames/s at 224x224 for this approach), and an independent check of the renderer in the tests:
-it shares only the scene geometry (`render.geometry`), not the camera, projection, depth or
+it shares only the scene geometry (`render.geometry`, `scene.model`), not the camera, projection, depth or
 segmentation code, so agreement of the instance and depth buffers validates those.
 """
 from __future__ import annotations
@@ -14,7 +14,7 @@ import numpy as np
 from ..episode import ID_CEILING, ID_FLOOR, ID_NONE, CameraPose, Frames
 from ..render import geometry as geo
 from ..render.pybullet_renderer import RenderSettings
-from ..scene.model import House
+from ..scene.model import House, points_in_polygon
 
 
 class _Scene:
@@ -41,20 +41,6 @@ class _Scene:
             self.planes.append((room.floor_y, True, poly, ID_FLOOR, geo.floor_color(room.type), True))
             if settings.ceiling:
                 self.planes.append((room.floor_y + house.wall_height, False, poly, ID_CEILING, geo.CEILING_RGB, False))
-
-
-def _in_polygon(x: np.ndarray, z: np.ndarray, poly: np.ndarray) -> np.ndarray:
-    inside = np.zeros(x.shape, dtype=bool)
-    n = len(poly)
-    for i in range(n):
-        x0, z0 = poly[i]
-        x1, z1 = poly[(i + 1) % n]
-        if z0 == z1:
-            continue
-        cross = (z0 > z) != (z1 > z)
-        xc = x0 + (z - z0) * (x1 - x0) / (z1 - z0)
-        inside ^= cross & (x < xc)
-    return inside
 
 
 class NumpyRaycaster:
@@ -143,7 +129,7 @@ class NumpyRaycaster:
             idx = np.flatnonzero(ok)
             px = o[0] + tp[idx] * d[idx, 0]
             pz = o[2] + tp[idx] * d[idx, 2]
-            inside = _in_polygon(px, pz, poly)
+            inside = points_in_polygon(px, pz, poly)
             idx, px, pz = idx[inside], px[inside], pz[inside]
             best_t[idx] = tp[idx]
             best_id[idx] = iid

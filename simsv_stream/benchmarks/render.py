@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
+from ..commands import add_command, one_line_errors, script_main
 from ..errors import ConfigError
 
 DEFAULT_SIZES = ("224x224", "384x384")
@@ -219,17 +220,11 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def register_bench(bsub) -> None:
+    p = add_command(bsub, "render", "frames/s per core of house -> walkthrough -> render -> annotate", __doc__,
+                    add_arguments, run)
+    one_line_errors(p)
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    import sys
-
-    from ..errors import SimsvError
-
-    p = argparse.ArgumentParser(prog="bench/render.py", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_arguments(p)
-    args = p.parse_args(argv)
-    try:
-        return run(args)
-    except SimsvError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    return script_main(argv, __doc__, add_arguments, run, prog="bench/render.py")

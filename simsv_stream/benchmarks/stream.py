@@ -25,6 +25,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from ..commands import add_command, script_main
+
 
 @dataclass
 class Point:
@@ -70,6 +72,17 @@ class SimulatorIterable:
             sid += nw
 
 
+def _time_samples(it, warm: int, n: int, frames: int) -> float:
+    """Seconds to take n samples from `it` after `warm` untimed ones (each checked for `frames` frames)."""
+    for _ in range(warm):
+        next(it)
+    t0 = time.perf_counter()
+    for _ in range(n):
+        s = next(it)
+        assert s["frames"].shape[0] == frames
+    return time.perf_counter() - t0
+
+
 def run_dataloader(workers: int, n: int, backend: str, backend_options: dict, scales, mix: Any,
                    seed: int = 0) -> Point:
     import torch
@@ -80,15 +93,8 @@ def run_dataloader(workers: int, n: int, backend: str, backend_options: dict, sc
     ds = _DS(backend, backend_options, seed, mix, scales.to_dict())
     dl = torch.utils.data.DataLoader(ds, batch_size=None, num_workers=workers, prefetch_factor=2,
                                      multiprocessing_context="fork")
-    warm = 2 * workers
     it = iter(dl)
-    for _ in range(warm):
-        next(it)
-    t0 = time.perf_counter()
-    for _ in range(n):
-        s = next(it)
-        assert s["frames"].shape[0] == scales.frames
-    dt = time.perf_counter() - t0
+    dt = _time_samples(it, 2 * workers, n, scales.frames)
     del it
     return Point(workers, "DataLoader", n, dt)
 
@@ -108,13 +114,7 @@ def run_stream(workers: int, n: int, backend: str, backend_options: dict, scales
                           collate_fn=lambda b: b[0])
     try:
         it = iter(loader)
-        for _ in range(2 * workers):
-            next(it)
-        t0 = time.perf_counter()
-        for _ in range(n):
-            s = next(it)
-            assert s["frames"].shape[0] == scales.frames
-        dt = time.perf_counter() - t0
+        dt = _time_samples(it, 2 * workers, n, scales.frames)
     finally:
         loader.close()
     return Point(workers, "stream", n, dt)
@@ -282,13 +282,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def register_bench(bsub) -> None:
-    p = bsub.add_parser("stream", help="stream vs DataLoader+IterableDataset throughput; mix-switch staleness",
-                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_arguments(p)
-    p.set_defaults(func=run)
+    add_command(bsub, "stream", "stream vs DataLoader+IterableDataset throughput; mix-switch staleness", __doc__,
+                add_arguments, run)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_arguments(p)
-    return run(p.parse_args(argv))
+    return script_main(argv, __doc__, add_arguments, run)

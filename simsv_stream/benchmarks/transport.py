@@ -29,6 +29,8 @@ import time
 from dataclasses import dataclass
 from typing import Sequence
 
+from ..commands import add_command, script_main
+
 DEFAULT_SHAPES = ("16x224x224", "32x384x384")
 
 
@@ -223,13 +225,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def register_bench(bsub) -> None:
-    p = bsub.add_parser("transport", help="stream wire+dispatcher+torchdata vs raw pyzmq PUSH/PULL, same bytes",
-                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_arguments(p)
-    p.set_defaults(func=run)
+    add_command(bsub, "transport", "stream wire+dispatcher+torchdata vs raw pyzmq PUSH/PULL, same bytes", __doc__,
+                add_arguments, run)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_arguments(p)
-    return run(p.parse_args(argv))
+    return script_main(argv, __doc__, add_arguments, run)

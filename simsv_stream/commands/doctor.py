@@ -18,6 +18,8 @@ import argparse
 from dataclasses import dataclass, field
 from typing import Optional
 
+from . import one_line_errors
+
 BACKENDS = ("procedural", "procthor-layout", "thor")
 
 
@@ -114,6 +116,4 @@ def register(subparsers) -> None:
     p.add_argument("--fetch-thor-build", action="store_true",
                    help="download the AI2-THOR Unity build into ~/.ai2thor/releases first (needs network)")
     p.set_defaults(func=run)
-    from .preview import one_line_errors
-
     one_line_errors(p)

@@ -16,6 +16,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from . import add_command, one_line_errors
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--samples", type=int, required=True, help="number of samples (ids 0..N-1)")
@@ -28,7 +30,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rooms", default=None, help="rooms per house: N or A-B")
     p.add_argument("--questions-per-episode", default=None, help="samples served from one rendered episode")
     p.add_argument("--seed", type=int, default=None, help="run seed (stream.seed)")
-    p.add_argument("--backend", default=None, help="override stream.backend (procedural, noise, module:function)")
+    p.add_argument("--backend", default=None,
+                   help="override stream.backend (procedural, procthor-layout, thor, noise, module:function)")
     p.add_argument("--workers", type=int, default=None, help="processes (default: stream.workers of the config, else 4)")
     p.add_argument("--crf", type=int, default=18, help="x264 constant rate factor, 0..51, lower = better (default 18)")
     p.add_argument("--preset", default="veryfast", help="x264 preset (default veryfast)")
@@ -78,10 +81,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("export", help="write N stream samples to disk (SIMS-V layout: mp4 + LLaVA-Video jsonl)",
-                              description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_arguments(p)
-    p.set_defaults(func=run)
-    from .preview import one_line_errors
-
+    p = add_command(subparsers, "export", "write N stream samples to disk (SIMS-V layout: mp4 + LLaVA-Video jsonl)",
+                    __doc__, add_arguments, run)
     one_line_errors(p)

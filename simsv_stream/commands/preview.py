@@ -1,6 +1,7 @@
-"""`simsv-stream preview --seed S --out DIR [--frames N --size WxH --rooms R]`
+"""`simsv-stream preview --seed S --out DIR [--frames N --size WxH --rooms R --house FILE]`
 
-Simulates one episode on the embedded backend and writes DIR/episode.json, DIR/video.mp4
+Simulates one episode on the embedded backend (a procedural house, or a ProcTHOR house with --house),
+prints every question it can be asked and writes DIR/episode.json (with those questions), DIR/video.mp4
 (DIR/video.gif when no ffmpeg encoder is available) and DIR/contact_sheet.png (all frames tiled,
 each labelled with its index and the camera's room).
 """
@@ -12,6 +13,7 @@ import os
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from ..errors import ConfigError
+from . import one_line_errors
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -20,12 +22,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 # --------------------------------------------------------------------------- questions hook
-def _no_questions(episode: "Episode") -> list[dict[str, Any]]:
-    return []
-
-
-# The question-generation issue replaces this (or assigns `question_hook`) with a function
-# episode -> list of QA dicts (or QA records); preview prints them and writes them to "qa".
+# `question_hook`: episode -> list of QA records (or QA dicts); preview prints them and writes them to
+# "qa". Tests replace it.
 def _all_questions(episode: "Episode") -> list:
     """Every question type that can be asked on the episode (questions.generate_all), with an rng
     seeded by the episode seed so a preview is reproducible. (None -> no questions.)"""
@@ -42,7 +40,7 @@ question_hook: Callable[["Episode"], list] = _all_questions
 
 
 def questions_for(episode: "Episode") -> list:
-    """QA for the preview: whatever `question_hook` returns (default: none)."""
+    """QA for the preview: whatever `question_hook` returns (default: every askable type)."""
     return list(question_hook(episode) or [])
 
 
@@ -183,19 +181,6 @@ def run(args: argparse.Namespace) -> int:
     for key in ("episode", "video", "contact_sheet"):
         print(f"wrote {paths[key]}")
     return 0
-
-
-def one_line_errors(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """Make argparse's own errors on this (sub)parser one line + exit 2, like ConfigError
-    (instead of usage text + error), e.g. `--size -3x4` (argparse takes -3x4 for an option)."""
-    import sys
-
-    def error(message: str):
-        print(f"error: {message} (see {parser.prog} --help)", file=sys.stderr)
-        raise SystemExit(2)
-
-    parser.error = error  # type: ignore[method-assign]
-    return parser
 
 
 def register(subparsers) -> None:

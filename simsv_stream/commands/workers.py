@@ -20,7 +20,8 @@ def register(subparsers) -> None:
                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--connect", required=True, metavar="ENDPOINT", help="dispatcher address, e.g. tcp://127.0.0.1:5555")
     p.add_argument("-n", "--num", type=int, default=1, help="worker processes (default 1)")
-    p.add_argument("--backend", default="procedural", help="procedural (default), noise (synthetic frames, for tests), or module:function")
+    p.add_argument("--backend", default="procedural",
+                   help="procedural (default), procthor-layout, thor, noise (synthetic frames, for tests), or module:function")
     p.add_argument("--backend-options", default="{}", help="JSON object passed to the backend")
     p.add_argument("--heartbeat", type=float, default=1.0, help="seconds between heartbeats (default 1)")
     p.add_argument("--curve-keys", default=None, metavar="DIR", help="key folder from `simsv-stream keys`")

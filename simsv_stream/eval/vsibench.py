@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Iterable, Optional
 
 from ..errors import ConfigError
-from ..questions import REGISTRY, VSI_TO_OURS
+from ..questions import VSI_TO_OURS
 
 
 @dataclass(frozen=True)
@@ -161,10 +161,6 @@ def _jsonl(text: str, path: Path, field: str) -> Iterable[Any]:
             yield json.loads(line)
         except json.JSONDecodeError as e:
             raise ConfigError(field, f"{path}:{n}: not valid JSON ({e.msg})") from None
-
-
-def is_known_type(name: str) -> bool:
-    return normalize_type(name) in REGISTRY
 
 
 def to_vsi_row(qa: Any, id: Any, dataset: str = "simsv", scene_name: str = "") -> dict:

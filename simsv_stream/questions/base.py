@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
@@ -268,11 +268,6 @@ def pick_balanced(rng: np.random.Generator, groups: dict[Any, list[Any]]) -> tup
 def choose_distinct(rng: np.random.Generator, seq: Sequence[Any], k: int) -> list[Any]:
     idx = rng.choice(len(seq), size=k, replace=False)
     return [seq[int(i)] for i in idx]
-
-
-def all_distinct(items: Iterable[Any]) -> bool:
-    items = list(items)
-    return len(set(items)) == len(items)
 
 
 Builder = Callable[[View, np.random.Generator, str], Optional[QA]]

@@ -258,7 +258,6 @@ def route_plan(view: View, rng: np.random.Generator, mode: str) -> Optional[QA]:
         return None
     objs = {n: view.obj(n) for n in names}
     walk = _Walkable(view)
-    idx = {n: i for i, n in enumerate(names)}
     n = len(names)
     xz = np.array([floor_xy(objs[m]) for m in names])
     far = np.hypot(*(xz[:, None, :] - xz[None, :, :]).transpose(2, 0, 1)) >= MIN_SEPARATION_M

@@ -4,7 +4,7 @@ Both the pybullet renderer and the naive numpy ray caster (benchmarks/raycast.py
 scene from these functions, so they draw the same thing with the same instance ids:
 
 * objects: one or more parts (world-space, axis-aligned boxes) per object, from
-  `scene.catalog.parts(obj)` when the catalog provides it, else the object's own box;
+  `scene.catalog.parts(obj)` (a single box for categories outside the catalog);
 * walls: box segments around each door opening plus a lintel above it (instance -2);
 * door frames: two jambs and a header around each opening (instance -4);
 * floors / ceilings: the room polygons at floor_y / wall_height (instances -1 / -3).
@@ -15,16 +15,15 @@ yaw 90 along +x; the image's right-hand side is the camera's right vector
 """
 from __future__ import annotations
 
-import colorsys
-import hashlib
 import math
 from dataclasses import dataclass
-from typing import Callable, Optional, Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 
 from ..episode import ID_DOOR_FRAME, ID_WALL, CameraPose
-from ..scene.model import Door, House, SceneObject, Wall
+from ..scene import catalog
+from ..scene.model import Door, House, SceneObject, Wall, dist_to_polygon
 
 RGB = tuple[float, float, float]
 
@@ -60,32 +59,9 @@ class Box:
 
 
 # ----------------------------------------------------------------------------------- colours
-def _catalog_attr(name: str) -> Optional[Callable]:
-    try:
-        from ..scene import catalog  # written by another engineer; optional until it exists
-    except Exception:
-        return None
-    return getattr(catalog, name, None)
-
-
-def fallback_color(category: str) -> RGB:
-    """Deterministic, saturated colour from the category name (used when the catalog has none)."""
-    h = int(hashlib.sha1(category.encode()).hexdigest()[:8], 16)
-    hue = (h % 360) / 360.0
-    sat = 0.45 + ((h >> 9) % 40) / 100.0
-    val = 0.55 + ((h >> 17) % 35) / 100.0
-    return tuple(float(c) for c in colorsys.hsv_to_rgb(hue, sat, val))  # type: ignore[return-value]
-
-
 def category_color(category: str) -> RGB:
-    fn = _catalog_attr("color")
-    if fn is not None:
-        try:
-            c = fn(category)
-            return (float(c[0]), float(c[1]), float(c[2]))
-        except Exception:
-            pass
-    return fallback_color(category)
+    c = catalog.color(category)
+    return (float(c[0]), float(c[1]), float(c[2]))
 
 
 def floor_color(room_type: str) -> RGB:
@@ -94,29 +70,14 @@ def floor_color(room_type: str) -> RGB:
 
 # ------------------------------------------------------------------------------------ objects
 def object_parts(obj: SceneObject) -> list[tuple[tuple[float, float, float], tuple[float, float, float], RGB]]:
-    """World-space axis-aligned parts of an object with a colour each: the catalog's parts when
-    available (secondary parts slightly darker so a table's legs read apart from its top), else
-    the object's own box."""
+    """World-space axis-aligned parts of an object (the catalog's, at least one) with a colour each:
+    secondary parts slightly darker so a table's legs read apart from its top."""
     base = category_color(obj.category)
-    fn = _catalog_attr("parts")
-    raw: Sequence = ()
-    if fn is not None:
-        try:
-            raw = fn(obj) or ()
-        except Exception:
-            raw = ()
     out = []
-    for i, part in enumerate(raw):
-        center = tuple(float(v) for v in part[0])
-        size = tuple(max(float(v), 1e-3) for v in part[1])
-        if len(part) > 2 and part[2] is not None:
-            rgb = tuple(float(v) for v in part[2][:3])
-        else:
-            k = 1.0 if i == 0 else 0.8
-            rgb = tuple(min(1.0, c * k) for c in base)
-        out.append((center, size, rgb))
-    if not out:
-        out.append((tuple(float(v) for v in obj.center), tuple(max(float(v), 1e-3) for v in obj.size), base))
+    for i, (center, size) in enumerate(catalog.parts(obj)):
+        k = 1.0 if i == 0 else 0.8
+        out.append((tuple(float(v) for v in center), tuple(max(float(v), 1e-3) for v in size),
+                    tuple(min(1.0, c * k) for c in base)))
     return out  # type: ignore[return-value]
 
 
@@ -300,7 +261,7 @@ def visible_rooms(house: House, pose: CameraPose, width: int, height: int, near:
     cx, cz = float(pose.position[0]), float(pose.position[2])
     start = set()
     for room in house.rooms:
-        if room.contains((cx, cz)) or _dist_to_poly((cx, cz), room.polygon) < snap:
+        if room.contains((cx, cz)) or dist_to_polygon((cx, cz), room.polygon) < snap:
             start.add(room.id)
     if not start:
         return None
@@ -313,18 +274,6 @@ def visible_rooms(house: House, pose: CameraPose, width: int, height: int, near:
                 seen.add(other)
                 frontier.append(other)
     return seen
-
-
-def _dist_to_poly(p: tuple[float, float], poly) -> float:
-    best = math.inf
-    n = len(poly)
-    for i in range(n):
-        (x0, z0), (x1, z1) = poly[i], poly[(i + 1) % n]
-        dx, dz = x1 - x0, z1 - z0
-        L2 = dx * dx + dz * dz
-        t = 0.0 if L2 == 0 else max(0.0, min(1.0, ((p[0] - x0) * dx + (p[1] - z0) * dz) / L2))
-        best = min(best, math.hypot(p[0] - (x0 + t * dx), p[1] - (z0 + t * dz)))
-    return best
 
 
 def portal_map(house: House) -> dict[str, list[tuple[str, np.ndarray]]]:

@@ -4,8 +4,11 @@ Both backends (procedural, thor) produce these types, so everything downstream i
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Optional
+
+import numpy as np
 
 Vec2 = tuple[float, float]          # (x, z) on the floor plane
 Vec3 = tuple[float, float, float]   # (x, y, z)
@@ -35,6 +38,35 @@ def point_in_polygon(p: Vec2, poly: list[Vec2] | tuple[Vec2, ...]) -> bool:
             if x < xc:
                 inside = not inside
     return inside
+
+
+def points_in_polygon(x: np.ndarray, z: np.ndarray, poly) -> np.ndarray:
+    """`point_in_polygon` for many points at once: a bool array shaped like `x` (x, z: the points'
+    coordinates; poly: (P, 2) vertices)."""
+    inside = np.zeros(x.shape, dtype=bool)
+    n = len(poly)
+    for i in range(n):
+        x0, z0 = poly[i]
+        x1, z1 = poly[(i + 1) % n]
+        if z0 == z1:
+            continue
+        cross = (z0 > z) != (z1 > z)
+        xc = x0 + (z - z0) * (x1 - x0) / (z1 - z0)
+        inside ^= cross & (x < xc)
+    return inside
+
+
+def dist_to_polygon(p: Vec2, poly: list[Vec2] | tuple[Vec2, ...]) -> float:
+    """Distance from p to the polygon's outline (its nearest edge), inside or outside."""
+    best = math.inf
+    n = len(poly)
+    for i in range(n):
+        (x0, z0), (x1, z1) = poly[i], poly[(i + 1) % n]
+        dx, dz = x1 - x0, z1 - z0
+        L2 = dx * dx + dz * dz
+        u = 0.0 if L2 == 0 else max(0.0, min(1.0, ((p[0] - x0) * dx + (p[1] - z0) * dz) / L2))
+        best = min(best, math.hypot(p[0] - (x0 + u * dx), p[1] - (z0 + u * dz)))
+    return best
 
 
 @dataclass(frozen=True)

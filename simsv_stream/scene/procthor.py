@@ -59,7 +59,7 @@ import numpy as np
 
 from ..errors import SimsvError
 from ..trajectory import approach_point
-from .model import Door, House, Room, SceneObject, Vec2, Wall
+from .model import Door, House, Room, SceneObject, Vec2, Wall, dist_to_polygon, points_in_polygon
 from .thor_types import category_of, object_type_of, room_type_of, typical_size
 
 WALL_THICKNESS = 0.1            # m, drawn thickness of ProcTHOR walls (planes in Unity)
@@ -343,9 +343,7 @@ def _room_for(rooms: Sequence[Room], p: Vec2, hint: str = "") -> str:
         for r in rooms:
             if r.id == hint:
                 return r.id
-    from ..annotate import _dist_to_polygon
-
-    return min(rooms, key=lambda r: _dist_to_polygon(p, r.polygon)).id
+    return min(rooms, key=lambda r: dist_to_polygon(p, r.polygon)).id
 
 
 def rotated_footprint(width: float, depth: float, yaw_deg: float) -> tuple[float, float]:
@@ -433,29 +431,13 @@ def _dist_to_rects(pts: np.ndarray, rects: np.ndarray) -> np.ndarray:
     return np.hypot(dx, dz).min(axis=1)
 
 
-def _inside(pts: np.ndarray, poly: Sequence[Vec2]) -> np.ndarray:
-    """Even-odd point-in-polygon for many points."""
-    x, z = pts[:, 0], pts[:, 1]
-    inside = np.zeros(len(pts), dtype=bool)
-    n = len(poly)
-    for i in range(n):
-        x0, z0 = poly[i]
-        x1, z1 = poly[(i + 1) % n]
-        if z0 == z1:
-            continue
-        cross = (z0 > z) != (z1 > z)
-        xc = x0 + (z - z0) * (x1 - x0) / (z1 - z0)
-        inside ^= cross & (x < xc)
-    return inside
-
-
 def room_grid(room: Room, step: float = GRID_STEP) -> np.ndarray:
     """(N, 2) points on a step-metre lattice inside the room polygon."""
     xs, zs = [p[0] for p in room.polygon], [p[1] for p in room.polygon]
     gx = np.arange(min(xs) + step / 2, max(xs), step)
     gz = np.arange(min(zs) + step / 2, max(zs), step)
     pts = np.stack(np.meshgrid(gx, gz, indexing="ij"), axis=-1).reshape(-1, 2)
-    return pts[_inside(pts, room.polygon)] if len(pts) else pts
+    return pts[points_in_polygon(pts[:, 0], pts[:, 1], room.polygon)] if len(pts) else pts
 
 
 def target_radius(room: Room) -> float:
@@ -606,24 +588,11 @@ def walk_rooms(house: House, seed: int, rooms_min: int = 1, rooms_max: int = 3) 
 def simulate_house(house: House, seed: int, scales, renderer=None):
     """One Episode of a ProcTHOR house on the embedded renderer: a walkthrough of `walk_rooms`
     (scales.rooms_min..rooms_max rooms of the house), rendered and annotated with the whole
-    house. Same stages and timings as simulator.simulate."""
-    import time
+    house (simulator.simulate with `walk`)."""
+    from ..simulator import simulate
 
-    from ..annotate import annotate
-    from ..episode import Episode
-    from ..simulator import default_renderer
-    from ..trajectory import walkthrough
-
-    t1 = time.perf_counter()
-    poses = walkthrough(walk_rooms(house, seed, scales.rooms_min, scales.rooms_max), scales, seed)
-    t2 = time.perf_counter()
-    r = renderer if renderer is not None else default_renderer()
-    frames = r.render(house, poses, scales.width, scales.height)
-    t3 = time.perf_counter()
-    annotations = annotate(house, poses, frames)
-    t4 = time.perf_counter()
-    return Episode(seed=seed, scales=scales, house=house, poses=list(poses), frames=frames, annotations=annotations,
-                   timings={"house": 0.0, "walkthrough": t2 - t1, "render": t3 - t2, "annotate": t4 - t3})
+    walk = walk_rooms(house, seed, scales.rooms_min, scales.rooms_max)
+    return simulate(seed, scales, renderer, house=house, walk=walk)
 
 
 # ================================================================================== backend
@@ -668,7 +637,7 @@ class ProcthorLayouts:
 
 
 def backend(houses: str, limit: Optional[int] = None) -> ProcthorLayouts:
-    """Factory for the stream worker (`module:function` backends)."""
+    """Stream-worker factory (`backend: procthor-layout`, see stream.backends.NAMED_FACTORIES)."""
     return ProcthorLayouts(houses, limit)
 
 

@@ -382,12 +382,13 @@ def hubs_from_reachable(house: Any, positions: Iterable[Mapping[str, Any]], grid
     walk circles where the agent can stand. Rooms without reachable points keep the layout's hub."""
     import numpy as np
 
-    from .procthor import _inside, choose_hub, room_approaches, room_grid
+    from .model import points_in_polygon
+    from .procthor import choose_hub, room_approaches, room_grid
 
     pts = np.array([(float(p["x"]), float(p["z"])) for p in positions], dtype=float).reshape(-1, 2)
     hubs = dict(house.meta.get("walk_hubs") or {})
     for room in house.rooms:
-        mine = pts[_inside(pts, room.polygon)] if len(pts) else pts
+        mine = pts[points_in_polygon(pts[:, 0], pts[:, 1], room.polygon)] if len(pts) else pts
         if len(mine) == 0:
             continue
         lattice = room_grid(room, grid_size)
@@ -542,7 +543,7 @@ class ThorSimulator:
 
 
 def backend(houses: Any = None, gpu_device: Optional[int] = None, **kwargs: Any) -> ThorSimulator:
-    """Stream-worker factory (`module:function` backends, or `backend: thor` once registered):
+    """Stream-worker factory (`backend: thor`, see stream.backends.NAMED_FACTORIES):
     constructs the simulator at worker start, so preflight failures surface there. `gpu_device`
     defaults to $SIMSV_THOR_GPU when set."""
     if gpu_device is None and os.environ.get("SIMSV_THOR_GPU", "").strip().isdigit():
