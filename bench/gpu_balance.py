@@ -121,8 +121,7 @@ def main() -> int:
              f"- model: {n_params / 1e9:.3f} B parameters ({n_train / 1e6:.1f} M trainable LoRA, vision tower "
              f"{(n_vis or 0) / 1e6:.0f} M), random weights built from config; {info['device']}; loaded in "
              f"{stepper.load_s:.1f} s",
-             f"- losses over the run: first {stepper.losses[0]:.2f}, last {stepper.losses[-1]:.2f} "
-             f"({len(stepper.losses)} steps)" if stepper.losses else "- no steps",
+             f"- losses over the run: {stepper.loss_summary()}",
              "", "| batch | step ms (median) | step ms (min) | samples/s | tokens/batch | peak GPU GiB |",
              "|---|---:|---:|---:|---:|---:|"]
     for r in steps:

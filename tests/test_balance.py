@@ -135,3 +135,19 @@ def test_bad_arguments_fail_with_one_line(tmp_path, capsys):
     assert "--workers" in capsys.readouterr().err
     assert main(["bench", "balance", "--config", str(DEMO), "--sweep", "fps=1,2", "--model-step-ms", "5"]) == 2
     assert "--sweep" in capsys.readouterr().err
+
+
+def test_model_step_loss_summary_flags_replayed_samples():
+    """Every sweep point restarts the stream at id 0: the report must say the late losses are on samples
+    already trained on (a GPU run read 'first 60.93, last 0.00' as learning)."""
+    from simsv_stream.benchmarks.balance import ModelStep
+
+    st = ModelStep.__new__(ModelStep)
+    st.losses, st.batch_ids = [], []
+    assert st.loss_summary() == "no steps"
+    st.losses = [9.0, 8.0, 5.0, 0.5, 0.0]
+    st.batch_ids = [(0, 1), (2, 3), (0, 1), (2, 3), (0, 1)]
+    text = st.loss_summary()
+    assert text.startswith("first 9.00, last 0.00 (5 steps")
+    assert "4 distinct samples, each trained on up to 3 times" in text and "memorisation" in text
+    assert "last loss on never-seen samples 8.00 (2 such steps)" in text

@@ -129,3 +129,25 @@ def test_cli_make_tiny_model(tmp_path, capsys):
     assert main(["make-tiny-model", str(out)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: DIR:")
+
+
+@pytest.mark.parametrize("hidden", [64, 256])
+def test_initial_loss_is_near_ln_vocab_at_any_width(tmp_path, hidden):
+    """The widened lm_head keeps one logit scale (std ~2.4) at every width: a fixed std 0.3 gave an
+    initial loss of ~60 at hidden 1536 (logit std ~12) and memorisation in a few dozen steps."""
+    import math
+
+    from transformers import AutoModelForImageTextToText
+
+    from trainers.tiny_model import build_tiny_model
+
+    d = build_tiny_model(tmp_path / "m", "qwen2_5_vl", hidden=hidden, layers=1, model_vocab=4096)
+    model = AutoModelForImageTextToText.from_pretrained(d, dtype=torch.float32).eval()
+    vocab = model.config.get_text_config().vocab_size
+    assert vocab == 4096
+    w = model.lm_head.weight.detach()
+    assert float(w.std()) * hidden ** 0.5 == pytest.approx(2.4, rel=0.05)
+    ids = torch.randint(0, 800, (2, 64), generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        loss = float(model(input_ids=ids, labels=ids).loss)
+    assert math.log(vocab) - 1 < loss < math.log(vocab) + 5, loss

@@ -324,9 +324,11 @@ def build_tiny_model(out_dir: str | Path, family: str = "qwen2_vl", seed: int = 
             model, processor = _tiny_llava_onevision(tok, seed, hidden, layers, frame_side)
     # A frozen random lm_head at the usual init (std 0.02) bounds every logit by |row|*|normed h| ~ 1.3
     # for hidden 64, so LoRA alone could never push the loss below ~ln(vocab) - 1.3. A wider head
-    # (row norm ~ 2.4) lets the adapters actually learn answers in a CPU demo.
+    # (row norm ~ 2.4) lets the adapters actually learn answers in a CPU demo. The std is scaled by
+    # sqrt(64 / hidden) so every width keeps that logit scale (std ~2.4, initial loss ~ln(vocab) + 3): a
+    # fixed 0.3 at hidden 1536 gave logits of std ~12, an initial loss of ~60 and instant memorisation.
     with torch.no_grad():
-        model.lm_head.weight.normal_(0.0, 0.3)
+        model.lm_head.weight.normal_(0.0, 0.3 * (64 / hidden) ** 0.5)
     eot, pad = tok.convert_tokens_to_ids("<|im_end|>"), tok.convert_tokens_to_ids("<|endoftext|>")
     model.generation_config = GenerationConfig(
         eos_token_id=[eot, pad], pad_token_id=pad, do_sample=False, max_new_tokens=16)

@@ -523,6 +523,7 @@ class ModelStep:
         self.collate = self.module.collator.collate
         self.path = rc.model.path
         self.losses: list[float] = []
+        self.batch_ids: list[tuple[int, ...]] = []  # sample ids of each step's batch (replays show up here)
 
     def step(self, batch: Any) -> None:
         import torch
@@ -538,6 +539,28 @@ class ModelStep:
         if self.device.type == "cuda":
             torch.cuda.synchronize()
         self.losses.append(float(out.loss.detach()))
+        self.batch_ids.append(tuple(int(m["sample_id"]) for m in batch.get("meta", ())))
+
+    def loss_summary(self) -> str:
+        """First/last loss, and how often the same samples were trained on: every sweep point restarts the
+        stream at sample id 0 (same seed, same samples, a fair comparison of fleets), so over a sweep the
+        model re-trains on the same few dozen samples and a loss falling to ~0 is memorisation."""
+        if not self.losses:
+            return "no steps"
+        seen: dict[int, int] = {}
+        fresh = []  # losses of steps whose samples were all new
+        for loss, ids in zip(self.losses, self.batch_ids):
+            if ids and all(i not in seen for i in ids):
+                fresh.append(loss)
+            for i in ids:
+                seen[i] = seen.get(i, 0) + 1
+        text = f"first {self.losses[0]:.2f}, last {self.losses[-1]:.2f} ({len(self.losses)} steps"
+        if seen:
+            text += (f"; {len(seen)} distinct samples, each trained on up to {max(seen.values())} times: the sweep "
+                     f"replays the same stream ids at every point, so the late losses measure memorisation")
+            if fresh:
+                text += f"; last loss on never-seen samples {fresh[-1]:.2f} ({len(fresh)} such steps)"
+        return text + ")"
 
     def describe(self) -> str:
         return f"model training step of {self.path} on {self.device.type} (loaded in {self.load_s:.1f} s)"
