@@ -11,7 +11,8 @@ floor space for them (bathrooms get one door); they usually sit near a corner.
 Furniture. Each room gets a walking hub (see `trajectory`) whose walk envelope leaves space for
 the room's anchor piece (sofa, bed, counter, ...) and its essential companions (coffee table,
 desk chair, chairs around a table; also a tv stand, nightstands, a run of kitchen units), then
-the rest of the room's list; small objects go on surface tops. A floor-plan occupancy grid holds
+the rest of the room's list (further instances of a category often join the first: rows of
+bookshelves or cabinets, pairs of armchairs; see GROUPED); small objects go on surface tops. A floor-plan occupancy grid holds
 everything placed plus the walk envelope and door clearances, so furniture never blocks the
 walk, the doors or other furniture.
 """
@@ -55,20 +56,25 @@ PLACE_TRIES = 60            # random spots tried for an ordinary piece
 ANCHOR = {"living_room": "sofa", "bedroom": "bed", "kitchen": "counter", "bathroom": "bathtub",
           "office": "desk", "dining_room": "dining table"}
 FURNISHING = {
-    "living_room": [("armchair", 0, 2), ("floor lamp", 1, 2), ("plant", 1, 2), ("bookshelf", 0, 2),
-                    ("side table", 0, 2), ("cabinet", 0, 1), ("stool", 0, 1)],
-    "bedroom": [("wardrobe", 0, 1), ("dresser", 0, 1), ("desk", 0, 1), ("tv stand", 0, 1), ("floor lamp", 0, 1),
-                ("plant", 0, 2), ("bookshelf", 0, 1), ("armchair", 0, 1), ("side table", 0, 1)],
+    "living_room": [("armchair", 0, 2), ("floor lamp", 1, 3), ("plant", 1, 3), ("bookshelf", 1, 3),
+                    ("side table", 0, 2), ("cabinet", 0, 2), ("stool", 0, 1)],
+    "bedroom": [("wardrobe", 0, 2), ("dresser", 0, 1), ("desk", 0, 1), ("tv stand", 0, 1), ("floor lamp", 0, 2),
+                ("plant", 0, 3), ("bookshelf", 0, 2), ("armchair", 0, 2), ("side table", 0, 1)],
     "kitchen": [("refrigerator", 1, 1), ("stove", 1, 1), ("sink", 1, 1), ("dishwasher", 0, 1), ("washer", 0, 1),
-                ("counter", 0, 1), ("cabinet", 0, 2), ("trash can", 1, 1), ("dining table", 0, 1), ("stool", 0, 2)],
-    "bathroom": [("toilet", 1, 1), ("sink", 1, 1), ("cabinet", 1, 1), ("washer", 0, 1), ("trash can", 0, 1)],
-    "office": [("bookshelf", 1, 2), ("filing cabinet", 0, 2), ("cabinet", 0, 1), ("armchair", 0, 1),
-               ("floor lamp", 0, 1), ("plant", 0, 2), ("trash can", 0, 1)],
-    "dining_room": [("cabinet", 1, 2), ("plant", 0, 2), ("floor lamp", 0, 1), ("bookshelf", 0, 1),
+                ("counter", 0, 1), ("cabinet", 1, 4), ("trash can", 1, 1), ("dining table", 0, 1), ("stool", 0, 3)],
+    "bathroom": [("toilet", 1, 1), ("sink", 1, 2), ("cabinet", 1, 2), ("washer", 0, 1), ("trash can", 0, 1)],
+    "office": [("bookshelf", 1, 3), ("filing cabinet", 1, 3), ("cabinet", 0, 2), ("armchair", 0, 2),
+               ("floor lamp", 0, 2), ("plant", 1, 3), ("trash can", 0, 1)],
+    "dining_room": [("cabinet", 1, 3), ("plant", 0, 3), ("floor lamp", 0, 2), ("bookshelf", 0, 2),
                     ("side table", 0, 1)],
 }
-FEATURED = {"tv stand": "tv", "desk": "monitor"}  # the small object such a surface nearly always has
-KITCHEN_RUN = ("counter", "stove", "sink", "dishwasher", "refrigerator", "washer")  # units that line up
+# Categories whose further instances usually join the first one (a row of bookshelves or cabinets,
+# a pair of armchairs or lamps) instead of going anywhere: repeated instances are common in real
+# rooms, and counting questions need them.
+GROUPED = {"bookshelf": 0.85, "cabinet": 0.8, "filing cabinet": 0.8, "wardrobe": 0.8, "armchair": 0.7,
+           "floor lamp": 0.3, "plant": 0.3, "stool": 0.7, "side table": 0.3}
+FEATURED = {"tv stand": "tv", "desk": "monitor", "nightstand": "table lamp"}  # the small object such a surface nearly always has
+KITCHEN_RUN = ("counter", "stove", "sink", "dishwasher", "refrigerator", "washer", "cabinet")  # units that line up
 
 Segment = tuple[Vec2, Vec2]
 
@@ -432,6 +438,19 @@ class _Furnisher:
             del self.pieces[saved[1]:]
         return None
 
+    def place_another(self, category: str) -> Optional[_Piece]:
+        """Place one more piece of a category; with probability GROUPED[category] next to an
+        instance already in the room (same wall and facing), else as `place`."""
+        same = [p for p in self.pieces if p.category == category and p.parent is None]
+        if same and self.rng.random() < GROUPED.get(category, 0.0):
+            size = self.draw_size(category)
+            for base in [same[int(i)] for i in self.rng.permutation(len(same))]:
+                for side in ((-1, 1) if self.rng.random() < 0.5 else (1, -1)):
+                    piece = self.beside(base, category, side, size)
+                    if piece:
+                        return piece
+        return self.place(category)
+
     # ---------------------------------------------------------------- relative placement
     @staticmethod
     def relative(base: _Piece, forward: float, lateral: float) -> Vec2:
@@ -477,10 +496,16 @@ class _Furnisher:
         if cat == "sofa":
             table = self.in_front(piece, "coffee table", float(rng.uniform(0.35, 0.5)), facing_base=False)
             self.facing_wall_piece(piece, "tv stand")
+            if table is not None and rng.random() < 0.7:
+                self.seats_at_ends(table, "armchair", 0.8)
+            if rng.random() < 0.5:
+                for side in (-1, 1):
+                    if rng.random() < 0.8:
+                        self.beside(piece, "side table", side)
             return table is not None
         if cat == "bed":
             for side in (-1, 1):
-                if rng.random() < 0.85:
+                if rng.random() < 0.92:
                     self.beside(piece, "nightstand", side)
         elif cat == "desk":
             chair = "office chair" if self.room.type == "office" else "chair"
@@ -501,6 +526,17 @@ class _Furnisher:
             if piece:
                 return piece
         return None
+
+    def seats_at_ends(self, table: _Piece, category: str, p: float) -> int:
+        """Seats at both ends of `table` (armchairs around a coffee table), facing it; how many fit."""
+        placed = 0
+        for side in (-1, 1):
+            if self.rng.random() < p:
+                size = self.draw_size(category)
+                center = self.relative(table, 0.0, side * (table.size[0] / 2 + 0.25 + size[2] / 2))
+                placed += self.try_floor_piece(category, size, (table.q + (3 if side > 0 else 1)) % 4,
+                                               center) is not None
+        return placed
 
     def chairs_around(self, table: _Piece) -> int:
         """Chairs along both long sides (and at the ends of a long table), facing it; how many fit."""
@@ -632,7 +668,7 @@ def _furnish(rng: np.random.Generator, room: Room, rect: Rect, walls, doors, nex
             break
     for category, lo, hi in FURNISHING[room.type]:
         for _ in range(int(rng.integers(lo, hi + 1))):
-            furnisher.place(category)
+            furnisher.place_another(category)
     furnisher.place_small_objects()
     return furnisher.pieces, hub
 
