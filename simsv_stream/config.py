@@ -14,6 +14,17 @@ MAX_SIDE = 4096
 MAX_ROOMS = 12
 
 
+def parse_int(value: Any, field: str, lo: int, hi: int) -> int:
+    """A CLI/config integer in lo..hi; anything else is one ConfigError naming the field and range."""
+    try:
+        v = int(str(value).strip())
+    except ValueError:
+        raise ConfigError(field, f"expected an integer in {lo}..{hi}, got {value!r}") from None
+    if not lo <= v <= hi:
+        raise ConfigError(field, f"must be an integer in {lo}..{hi}, got {v}")
+    return v
+
+
 def parse_size(text: str | tuple[int, int] | list[int], field: str = "size") -> tuple[int, int]:
     """'224x224' / '680x384' / (w, h) -> (w, h), both positive."""
     if isinstance(text, str):

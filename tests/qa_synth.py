@@ -67,7 +67,7 @@ def synthetic_house(seed: int, n_rooms: int | None = None) -> House:
     walls.append(Wall("w_south", (xs[0], 0.0), (xs[-1], 0.0), 2.6, 0.1, tuple(r.id for r in rooms)))
     walls.append(Wall("w_north", (xs[0], depth), (xs[-1], depth), 2.6, 0.1, tuple(r.id for r in rooms)))
     walls.append(Wall("w_west", (xs[0], 0.0), (xs[0], depth), 2.6, 0.1, ("room0",)))
-    walls.append(Wall(f"w_east", (xs[-1], 0.0), (xs[-1], depth), 2.6, 0.1, (f"room{n - 1}",)))
+    walls.append(Wall("w_east", (xs[-1], 0.0), (xs[-1], depth), 2.6, 0.1, (f"room{n - 1}",)))
     for i in range(1, n):
         dz = float(rng.uniform(1.0, depth - 1.0))
         did = f"d{i}"

@@ -262,7 +262,7 @@ def recommend(points: Sequence[Point], batch_size: int, *, model_step_ms: Option
         text = (f"downstream-bound: {wait_txt}; the fleet makes at most {best_cap:.1f} samples/s but its workers are "
                 f"busy only {100 * busy:.0f}% of the time at {cap_point.workers} worker(s), so {pipeline_txt} limits "
                 f"the rate: more workers on this host will not help." + proj.replace(" Projected:", " Once that is "
-                f"fixed, projected:"))
+                "fixed, projected:"))
     return Recommendation(threshold, None, target, per_worker, projected, local, render_bound, bottleneck, text)
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
 from ..commands import add_command, one_line_errors, script_main
+from ..config import parse_int
 from ..errors import ConfigError
 
 DEFAULT_SIZES = ("224x224", "384x384")
@@ -180,16 +181,6 @@ def _parse_list(text: str, field: str) -> list[str]:
     return items
 
 
-def _int(text, field: str, lo: int, hi: int) -> int:
-    try:
-        v = int(str(text).strip())
-    except ValueError:
-        raise ConfigError(field, f"expected an integer in {lo}..{hi}, got {text!r}") from None
-    if not lo <= v <= hi:
-        raise ConfigError(field, f"must be an integer in {lo}..{hi}, got {v}")
-    return v
-
-
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sizes", default=",".join(DEFAULT_SIZES), help="comma-separated WxH (default 224x224,384x384)")
     p.add_argument("--frames", default=",".join(map(str, DEFAULT_FRAMES)), help="comma-separated frame counts (default 16,32)")
@@ -204,10 +195,10 @@ def run(args: argparse.Namespace) -> int:
     from ..config import MAX_FRAMES, Scales, parse_size
 
     sizes = [parse_size(s, "sizes") for s in _parse_list(args.sizes, "sizes")]
-    frames = [_int(f, "frames", 1, MAX_FRAMES) for f in _parse_list(args.frames, "frames")]
-    episodes = _int(args.episodes, "episodes", 1, 1000)
-    seed = _int(args.seed, "seed", 0, 2**62)
-    peer_frames = _int(args.peer_frames, "peer-frames", 0, 64)
+    frames = [parse_int(f, "frames", 1, MAX_FRAMES) for f in _parse_list(args.frames, "frames")]
+    episodes = parse_int(args.episodes, "episodes", 1, 1000)
+    seed = parse_int(args.seed, "seed", 0, 2**62)
+    peer_frames = parse_int(args.peer_frames, "peer-frames", 0, 64)
     if args.rooms is not None:
         Scales().updated({"rooms": args.rooms})  # validate early: one-line error
     from importlib.metadata import version

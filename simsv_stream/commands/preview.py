@@ -12,6 +12,7 @@ import math
 import os
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
+from ..config import parse_int
 from ..errors import ConfigError
 from . import one_line_errors
 
@@ -45,22 +46,12 @@ def questions_for(episode: "Episode") -> list:
 
 
 # ---------------------------------------------------------------------------------- parsing
-def _int(value: Optional[str], field: str, lo: int, hi: int) -> int:
-    try:
-        v = int(str(value).strip())
-    except ValueError:
-        raise ConfigError(field, f"expected an integer in {lo}..{hi}, got {value!r}") from None
-    if not lo <= v <= hi:
-        raise ConfigError(field, f"must be an integer in {lo}..{hi}, got {v}")
-    return v
-
-
 def scales_from_args(args: argparse.Namespace):
     from ..config import Scales, parse_size
 
     changes: dict[str, Any] = {}
     if args.frames is not None:
-        changes["frames"] = _int(args.frames, "frames", 1, 10**9)
+        changes["frames"] = parse_int(args.frames, "frames", 1, 10**9)
     if args.size is not None:
         changes["size"] = parse_size(args.size)
     if args.rooms is not None:
@@ -149,7 +140,7 @@ def write_preview(episode: "Episode", out_dir: str, qa: Optional[list] = None) -
 
 # ---------------------------------------------------------------------------------- command
 def run(args: argparse.Namespace) -> int:
-    seed = _int(args.seed, "seed", 0, 2**63 - 1)
+    seed = parse_int(args.seed, "seed", 0, 2**63 - 1)
     scales = scales_from_args(args)
     if args.out is None or not str(args.out).strip():
         raise ConfigError("out", "an output directory is required (--out DIR)")
@@ -163,7 +154,7 @@ def run(args: argparse.Namespace) -> int:
         from ..scene.procthor import HouseSource, house_from_procthor, simulate_house
 
         docs = HouseSource(args.house)
-        index = _int(args.house_index, "house-index", 0, len(docs) - 1)
+        index = parse_int(args.house_index, "house-index", 0, len(docs) - 1)
         episode = simulate_house(house_from_procthor(docs[index], seed=index), seed, scales)
     else:
         episode = simulate(seed, scales)
