@@ -74,6 +74,34 @@ def test_doors_from_hole_polygons(house):
     assert house.meta["closed_doors"] == ["door|0|1"]     # the closed front door is not cut
 
 
+def _door(doc):
+    return next(d for d in house_from_procthor(doc).doors if d.id == "door|1|2")
+
+
+def test_hole_is_measured_from_unitys_p0():
+    """Unity (ai2thor ProceduralTools.polygonWallToSimpleWall) takes a wall's p0, p1 as the first two points
+    of its polygon stably sorted by y: the floor corners in file order, whatever the id says and wherever
+    the top corners are listed; createAndJoinWall cuts holePolygon x from p0 towards p1."""
+    doc = two_room_house()
+    wall = next(w for w in doc["walls"] if w["id"] == "wall|2|5.00|0.00|5.00|3.50")
+    assert [(p["x"], p["z"]) for p in wall["polygon"] if p["y"] == 0] == [(5.0, 3.5), (5.0, 0.0)]
+    assert _door(doc).center == pytest.approx((5.0, 3.5 - 1.5))          # hole 1..2 from (5, 3.5)
+    wall["polygon"] = [{"x": 5.0, "y": 2.5, "z": 3.5}, {"x": 5.0, "y": 2.5, "z": 0.0},
+                       {"x": 5.0, "y": 0.0, "z": 0.0}, {"x": 5.0, "y": 0.0, "z": 3.5}]
+    assert _door(doc).center == pytest.approx((5.0, 0.0 + 1.5))          # now p0 = (5, 0)
+    assert _door(doc).width == pytest.approx(1.0)
+
+
+def test_hole_on_wall1_is_mirrored():
+    """Only wall1 names a wall of the house: Unity cuts wall1's hole at width - max.x .. width - min.x
+    from wall1's p0 (createAndJoinWall, `hole.wall1 == id`)."""
+    doc = two_room_house()
+    door = doc["doors"][0]
+    door["wall0"], door["wall1"] = "wall|nope", "wall|2|5.00|0.00|5.00|3.50"   # p0 (5, 3.5), length 3.5
+    d = _door(doc)
+    assert d.center == pytest.approx((5.0, 3.5 - (3.5 - 1.5))) and d.width == pytest.approx(1.0)
+
+
 def test_open_wall_becomes_a_full_opening():
     doc = two_room_house()
     doc["doors"] = [d for d in doc["doors"] if d["id"] != "door|1|2"]

@@ -4,6 +4,7 @@ reachable positions, and the fail-fast preflight (no controller is faked: where 
 constructing the simulator must raise our one-line error within seconds)."""
 from __future__ import annotations
 
+import importlib.util
 import math
 import os
 import subprocess
@@ -13,14 +14,16 @@ import time
 import numpy as np
 import pytest
 
-from test_thor_docs import FLOOR_ID, kitchen_metadata, two_room_house
+from test_thor_docs import AGENT_POSE, FLOOR_ID, kitchen_metadata, procthor_metadata, two_room_house
 from simsv_stream.annotate import visible_fractions
-from simsv_stream.episode import ID_FLOOR, ID_NONE, ID_WALL
+from simsv_stream.episode import ID_CEILING, ID_DOOR_FRAME, ID_FLOOR, ID_NONE, ID_WALL, CameraPose
 from simsv_stream.scene import thor
 from simsv_stream.scene.procthor import house_from_procthor
-from simsv_stream.scene.thor import (ThorSimulator, ThorUnavailable, hubs_from_reachable, instance_buffer_from_masks,
-                                     pose_from_metadata, scene_from_metadata, visible_from_instance_masks)
-from simsv_stream.scene.thor_types import category_of, object_type_of, room_type_of, room_type_of_scene, words
+from simsv_stream.scene.thor import (ThorActionFailed, ThorSimulator, ThorUnavailable, agent_pose, house_for_unity,
+                                     hubs_from_reachable, instance_buffer_from_masks, pose_from_metadata,
+                                     scene_from_metadata, teleport_action, visible_from_instance_masks)
+from simsv_stream.scene.thor_types import (category_of, object_type_of, room_type_of, room_type_of_scene,
+                                           structure_id_of_key, words)
 
 TABLE = "DiningTable|+00.50|+00.00|+01.00"
 MUG = "Mug|+00.40|+00.81|+01.10"
@@ -140,6 +143,133 @@ def test_instance_masks_to_ids_and_fractions():
         instance_buffer_from_masks({TABLE: np.zeros((3, 3), bool)}, id_of, h, w)
 
 
+# ---------------------------------------------------------------- real key formats (ai2thor)
+# Names as ai2thor's own dump of an iTHOR kitchen has them in metadata["colors"]
+# (ai2thor tests/data/instance_segmentation_metadata.json): StructureObject renderers are keyed
+# "<GameObject name>|<x>|<y>|<z>" (ai2thor ImageSynthesis.OnSceneChange), SimObjects by objectId.
+ITHOR_STRUCTURE_KEYS = {
+    "Floor|+00.00|+00.00|+00.00": ID_FLOOR, "Ceiling|0|2.92|0": ID_CEILING, "StandardWallSize|1|0|2": ID_WALL,
+    "StandardWallTileHeight1|1.3|0|0.18": ID_WALL, "Window|-03.00|+01.00|-02.64": ID_WALL,
+    "StandardDoorFrame1|-3|0|3.1": ID_DOOR_FRAME, "StandardDoor1|-3|0|3.1": ID_DOOR_FRAME,
+    # not structure: kitchen island, light fixtures, stove doors, a door knob
+    "StandardIslandHeight2|-1|0|-0.8": None, "LightFixture1 (2)|0.6315|2.8177|0.051": None,
+    "StoveTopDoor1|-1.503001|0|-1.06545": None, "StandardKnob1|-3|0|3.1": None,
+}
+# ProcTHOR (ai2thor ProceduralTools.CreateHouse): walls, doors, windows keep their JSON ids, a room's floor
+# is the SimObject "room|<n>", a room's ceiling the StructureObject "Ceiling_<room id>" at (0, y, 0).
+PROCTHOR_STRUCTURE_KEYS = {
+    "wall|2|5.00|0.00|5.00|3.50": ID_WALL, "wall|exterior|0.00|0.00|5.00|0.00": ID_WALL, "room|2": ID_FLOOR,
+    "Ceiling_room|2|0|2.5|0": ID_CEILING, "door|1|2": ID_DOOR_FRAME, "window|3|1": ID_WALL,
+}
+
+
+def test_structure_names_of_real_keys():
+    for key, want in {**ITHOR_STRUCTURE_KEYS, **PROCTHOR_STRUCTURE_KEYS}.items():
+        assert structure_id_of_key(key) == want, key
+    house = scene_from_metadata(kitchen_metadata())
+    masks = {k: np.full((2, 2), True) for k in ITHOR_STRUCTURE_KEYS}
+    for key, want in ITHOR_STRUCTURE_KEYS.items():
+        buf = instance_buffer_from_masks({key: masks[key]}, house.meta["id_of"], 2, 2)
+        assert int(buf[0, 0]) == (ID_NONE if want is None else want), key
+
+
+def _event_with_masks(metadata: dict, regions: dict[str, tuple[slice, slice]]):
+    """A real ai2thor.server.Event whose instance segmentation frame paints each name's region in its
+    colour, as Unity sends it (RGBA32 bytes, bottom row first); metadata["colors"] lists every name
+    with a colour, plus two bare class names as Unity adds them."""
+    server = pytest.importorskip("ai2thor.server")
+    h, w = metadata["screenHeight"], metadata["screenWidth"]
+    names = list(regions) + ["Wall", "Floor"]
+    colors = {n: [(37 * i + 11) % 256, (91 * i + 5) % 256, (53 * i + 200) % 256] for i, n in enumerate(names)}
+    md = dict(metadata, colors=[{"name": n, "color": c} for n, c in colors.items()])
+    rgba = np.zeros((h, w, 4), np.uint8)
+    rgba[..., 3] = 255
+    for name, (rows, cols) in regions.items():
+        rgba[rows, cols, :3] = colors[name]
+    ev = server.Event(md)
+    ev.add_image_ids(np.ascontiguousarray(rgba[::-1]).tobytes())
+    return ev
+
+
+def test_procthor_instance_masks_through_ai2thor_event():
+    md = procthor_metadata()
+    house = scene_from_metadata(md)
+    id_of, types = house.meta["id_of"], house.meta["thor_types"]
+    # structure, parts and the receptacle floor are not objects; the dresser's drawer is its part
+    assert set(id_of) == {"Sofa|1|0", "HousePlant|1|8", "Dresser|1|10", "CounterTop|2|2", "HousePlant|surface|2|5"}
+    assert types["room|2"] == "Floor" and types["Dresser|1|10___0"] == "Drawer" and types["door|1|2"] == "Doorway"
+    cats = {house.meta["thor_ids"][o.id]: o.category for o in house.objects}
+    assert cats["HousePlant|1|8"] == "plant" and cats["HousePlant|surface|2|5"] == "potted plant"
+    regions = {"room|2": (slice(5, 6), slice(0, 8)), "wall|2|5.00|0.00|5.00|3.50": (slice(1, 2), slice(0, 8)),
+               "Ceiling_room|2|0|2.5|0": (slice(0, 1), slice(0, 8)), "door|1|2": (slice(2, 3), slice(0, 2)),
+               "Sofa|1|0": (slice(3, 5), slice(0, 3)), "Dresser|1|10": (slice(3, 4), slice(4, 6)),
+               "Dresser|1|10___0": (slice(4, 5), slice(4, 6))}
+    ev = _event_with_masks(md, regions)
+    # the keys are the names with a "|" whose colour is in the frame; bare class names are not keys
+    assert set(ev.instance_masks) == set(regions)
+    buf = instance_buffer_from_masks(ev.instance_masks, id_of, 6, 8, types)
+    assert buf.dtype == np.int32 and buf.shape == (6, 8)
+    assert buf[0, 3] == ID_CEILING and buf[1, 3] == ID_WALL and buf[5, 3] == ID_FLOOR and buf[2, 0] == ID_DOOR_FRAME
+    assert buf[3, 0] == id_of["Sofa|1|0"] and buf[3, 4] == buf[4, 5] == id_of["Dresser|1|10"]
+    assert buf[2, 5] == ID_NONE                                   # nothing painted there
+    # without the type table the names alone give the same structure ids
+    assert (instance_buffer_from_masks(ev.instance_masks, id_of, 6, 8) == buf).all()
+    vis = visible_from_instance_masks(ev.instance_masks, id_of, 6, 8, types)
+    assert vis == pytest.approx({id_of["Sofa|1|0"]: 6 / 48, id_of["Dresser|1|10"]: 4 / 48})
+
+
+def test_floor_parent_is_told_by_its_type():
+    md = procthor_metadata()
+    for o in md["objects"]:      # a house with an `id`: its receptacle floor takes that id (CreateHouse)
+        if o["objectId"] == "Floor":
+            o["objectId"] = "house_17"
+        if o.get("parentReceptacles") == ["Floor"]:
+            o["parentReceptacles"] = ["house_17"]
+    cats = {h.meta["thor_ids"][o.id]: o.category for h in [scene_from_metadata(md)] for o in h.objects}
+    assert cats["HousePlant|1|8"] == "plant" and cats["HousePlant|surface|2|5"] == "potted plant"
+
+
+# ------------------------------------------------------------------------ actions we send
+def test_teleport_action_is_the_real_signature():
+    pose = CameraPose((1.25, 1.5, -2.0), -90.0, -30.0, 75.0, 0.0)
+    a = teleport_action(pose, agent_y=0.9009992)
+    # PhysicsRemoteFPSAgentController.TeleportFull(Vector3 position, Vector3 rotation, float horizon,
+    # bool standing, bool forceAction): the agent's own y, yaw as rotation.y, horizon = -pitch (down +)
+    assert a == {"action": "TeleportFull", "position": {"x": 1.25, "y": 0.9009992, "z": -2.0},
+                 "rotation": {"x": 0.0, "y": 270.0, "z": 0.0}, "horizon": 30.0, "standing": True, "forceAction": True}
+    assert teleport_action(pose, 0.9, xz=(0.5, 0.75))["position"] == {"x": 0.5, "y": 0.9, "z": 0.75}
+
+
+def test_agent_pose_of_a_house():
+    doc = two_room_house()
+    assert agent_pose(doc) == {"position": {"x": 2.5, "y": 0.95, "z": 2.5}, "rotation": {"x": 0.0, "y": 90.0, "z": 0.0},
+                               "horizon": 30.0, "standing": True}
+    doc["metadata"]["agentPoses"]["default"] = dict(AGENT_POSE, position={"x": 1.0, "y": 0.95, "z": 1.0})
+    assert agent_pose(doc)["position"] == {"x": 1.0, "y": 0.95, "z": 1.0}      # agentPoses wins (CreateHouse uses it)
+    legacy = two_room_house()
+    del legacy["metadata"]["agentPoses"]
+    legacy["metadata"]["agent"]["rotation"] = 180
+    assert agent_pose(legacy)["rotation"] == {"x": 0.0, "y": 180.0, "z": 0.0}
+    assert agent_pose({"metadata": {}}) is None and agent_pose({}) is None
+
+
+def test_house_for_unity():
+    doc = dict(two_room_house(), _source="h.jsonl:3")
+    doc["doors"][0]["openness"] = 0
+    out = house_for_unity(doc)
+    assert "_source" not in out and doc["_source"] == "h.jsonl:3"
+    assert {d["id"]: d["openness"] for d in out["doors"]} == {"door|1|2": 1, "door|0|1": 0}   # front door stays shut
+    assert doc["doors"][0]["openness"] == 0                                                   # the input is not changed
+
+
+def test_failed_action_raises():
+    server = pytest.importorskip("ai2thor.server")
+    md = dict(procthor_metadata(), lastActionSuccess=False, errorMessage="House metadata schema not specified!")
+    with pytest.raises(ThorActionFailed, match="CreateHouse.*schema not specified"):
+        thor._checked(server.Event(md), "CreateHouse (house 0)")
+    assert thor._checked(server.Event(procthor_metadata()), "x").metadata["lastAction"] == "CreateHouse"
+
+
 def test_hubs_from_reachable_positions():
     layout = house_from_procthor(two_room_house())
     grid = 0.25
@@ -177,6 +307,8 @@ def test_thor_simulator_fails_fast_here(tmp_path):
     msg = str(e.value)
     assert "\n" not in msg and e.value.check in ("ai2thor", "vulkan", "gpu", "build")
     assert msg.startswith(f"thor backend unavailable [{e.value.check}]: ")
+    if importlib.util.find_spec("ai2thor") is not None:     # the dev install has the real package
+        assert e.value.check != "ai2thor", msg
     # the stream worker's factory path fails the same way
     from simsv_stream.stream.backends import get_backend
 

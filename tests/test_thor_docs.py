@@ -3,10 +3,16 @@ the real files live in ../shared/fixtures/ai2thor/ and are tested in test_thor_f
 
 `two_room_house()`: a ProcTHOR house dict (rooms with floorPolygon and roomType, per-room and
 exterior walls with 4-corner polygons, an interior door with holePolygon measured along its wall0,
-a closed front door, objects with assetId/position/rotation and nested children).
+a closed front door, objects with assetId/position/rotation and nested children, metadata with
+schema "1.0.0", the legacy `agent` pose and `agentPoses` per agent mode, as ai2thor's
+tests/data/arm/procthor_train_1.json has them).
 `kitchen_metadata()`: an `event.metadata` dict (objects with objectType, objectId,
 axisAlignedBoundingBox {center, size, cornerPoints}, visible, parentReceptacles; agent position /
 rotation / cameraHorizon; cameraPosition, fov, screen size).
+`procthor_metadata()`: the `event.metadata` of `two_room_house()` with the objectIds AI2-THOR gives a
+ProcTHOR house (ai2thor ProceduralTools.CreateHouse / spawnSimObjPrefab): the house JSON ids, "<id>___<n>"
+for a spawned asset's child SimObjects, "room|<n>" (Floor) per room, the receptacle floor "Floor",
+walls and doors under their JSON ids (Wall, Doorway).
 """
 from __future__ import annotations
 
@@ -44,6 +50,9 @@ def _obj(oid, asset, pos, yaw=0.0, children=(), **extra) -> dict:
         o["children"] = list(children)
     o.update(extra)
     return o
+
+
+AGENT_POSE = {"horizon": 30, "position": _p(2.5, 0.95, 2.5), "rotation": _p(0, 90, 0), "standing": True}
 
 
 def two_room_house() -> dict:
@@ -90,8 +99,9 @@ def two_room_house() -> dict:
              "wall1": "wall|exterior|0.00|0.00|5.00|0.00",
              "holePolygon": [_p(3.2, 0, 0), _p(4.2, 2.1, 0)], "assetPosition": _p(3.7, 1.05, 0)},
         ],
-        "metadata": {"agent": {"horizon": 30, "position": _p(2.5, 0.95, 2.5), "rotation": _p(0, 90, 0),
-                               "standing": True}, "schema": "1.0.0"},
+        "metadata": {"agent": AGENT_POSE, "schema": "1.0.0",
+                     "agentPoses": {"arm": AGENT_POSE, "default": AGENT_POSE, "stretch": AGENT_POSE,
+                                    "locobot": {k: v for k, v in AGENT_POSE.items() if k != "standing"}}},
         "objects": objects,
         "proceduralParameters": {"floorColliderThickness": 1.0, "lights": [], "receptacleHeight": 0.7,
                                  "reflections": [], "skyboxId": "SkyOakland"},
@@ -151,4 +161,30 @@ def kitchen_metadata() -> dict:
         "objects": objects,
         "sceneBounds": _aabb((0.0, 1.4, 0.5), (4.2, 3.0, 5.2)),
         "sceneName": "FloorPlan5", "lastAction": "TeleportFull", "lastActionSuccess": True, "errorMessage": "",
+    }
+
+
+def procthor_metadata() -> dict:
+    F = ["Floor"]
+    objects = [
+        _mobj("Floor", "Floor", (4.5, -0.5, 2.0), (9.0, 1.0, 4.0)),
+        _mobj("room|1", "Floor", (2.5, 0.0, 2.0), (5.0, 0.0, 4.0)),
+        _mobj("room|2", "Floor", (7.0, 0.0, 1.75), (4.0, 0.0, 3.5)),
+        _mobj("wall|2|5.00|0.00|5.00|3.50", "Wall", (5.0, 1.25, 1.75), (0.0, 2.5, 3.5)),
+        _mobj("door|1|2", "Doorway", (5.0, 1.05, 2.0), (0.1, 2.1, 1.0)),
+        _mobj("Sofa|1|0", "Sofa", (2.5, 0.45, 0.6), (2.0, 0.9, 0.9), visible=True, parents=F, asset="Sofa_221_1"),
+        _mobj("HousePlant|1|8", "HousePlant", (4.5, 0.5, 0.4), (0.4, 1.0, 0.4), parents=F),
+        _mobj("Dresser|1|10", "Dresser", (0.4, 0.45, 1.0), (0.5, 0.9, 1.2), yaw=90.0, parents=F),
+        _mobj("Dresser|1|10___0", "Drawer", (0.6, 0.3, 1.0), (0.1, 0.2, 1.0)),
+        _mobj("CounterTop|2|2", "CounterTop", (6.6, 0.45, 0.33), (1.6, 0.9, 0.66), parents=F),
+        _mobj("HousePlant|surface|2|5", "HousePlant", (7.4, 1.15, 0.33), (0.2, 0.5, 0.2), parents=["CounterTop|2|2"]),
+    ]
+    return {
+        "agent": {"cameraHorizon": 30.0, "isStanding": True, "name": "agent",
+                  "position": _p(2.5, 0.9009992, 2.5), "rotation": _p(0.0, 90.0, 0.0)},
+        "cameraPosition": _p(2.5, 1.5759992, 2.5),
+        "fov": 60.0, "screenWidth": 8, "screenHeight": 6,
+        "objects": objects,
+        "sceneBounds": _aabb((4.5, 1.25, 2.0), (9.2, 2.7, 4.2)),
+        "sceneName": "Procedural", "lastAction": "CreateHouse", "lastActionSuccess": True, "errorMessage": "",
     }

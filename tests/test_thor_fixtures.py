@@ -1,6 +1,7 @@
 """The real AI2-THOR files (ai2thor's own test data, see SOURCE.md there) in
 <repo>/../shared/fixtures/ai2thor/ (or $SIMSV_THOR_FIXTURES): a ProcTHOR house
-(procthor_train_1.json) and an `event.metadata` dump (instance_segmentation_metadata.json).
+(procthor_train_1.json), an `event.metadata` dump (instance_segmentation_metadata.json) and ai2thor's
+metadata JSON schema (metadata-schema.json).
 Skipped, naming the directory, when it is absent."""
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ import numpy as np
 import pytest
 
 from simsv_stream.config import Scales
+from simsv_stream.episode import ID_CEILING, ID_DOOR_FRAME, ID_FLOOR, ID_NONE, ID_WALL
 from simsv_stream.scene.procthor import house_from_procthor, iter_objects, load_houses, simulate_house
-from simsv_stream.scene.thor import pose_from_metadata, scene_from_metadata
+from simsv_stream.scene.thor import instance_buffer_from_masks, pose_from_metadata, scene_from_metadata
 from simsv_stream.scene.thor_types import category_of, object_type_of
 
 FIXTURES = Path(os.environ.get("SIMSV_THOR_FIXTURES") or Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "ai2thor")
@@ -191,8 +193,88 @@ def test_metadata_objects(metadata):
     assert room.type == "kitchen" and room.area_m2 == pytest.approx(5.9 * 6.0, abs=1e-2)
 
 
+def test_instance_mask_keys_of_the_real_dump(metadata):
+    """event.instance_masks is keyed by the names in metadata["colors"] that contain a "|" (ai2thor
+    server.py): objectIds, parts ("...|SinkBasin") and structure named "<GameObject>|x|y|z"."""
+    house = scene_from_metadata(metadata)
+    id_of = house.meta["id_of"]
+    keys = [c["name"] for c in metadata["colors"] if "|" in c["name"]]
+    assert set(id_of) <= set(keys) and len(keys) > len(id_of)
+    masks = {k: (np.arange(len(keys)) == i)[None] for i, k in enumerate(keys)}   # one pixel per key
+    buf = instance_buffer_from_masks(masks, id_of, 1, len(keys), house.meta["thor_types"])
+    got = dict(zip(keys, buf[0].tolist()))
+    # by hand, from the dump: the structure Unity names by GameObject, and the sink's basin part
+    by_hand = {"Floor|+00.00|+00.00|+00.00": ID_FLOOR, "Ceiling|0|2.92|0": ID_CEILING,
+               "StandardWallSize|1|0|2": ID_WALL, "StandardWallTileHeight1|1.3|0|0.18": ID_WALL,
+               "Window|-03.00|+01.00|-02.64": ID_WALL, "Window|+00.02|+01.00|-02.64": ID_WALL,
+               "StandardDoorFrame1|-3|0|3.1": ID_DOOR_FRAME, "StandardDoor1|-3|0|3.1": ID_DOOR_FRAME,
+               "Sink|-00.70|+00.93|-00.65|SinkBasin": id_of["Sink|-00.70|+00.93|-00.65"]}
+    assert set(by_hand) <= set(keys)
+    for k in keys:      # everything else (light fixtures, knobs, drawers, burners) counts for nothing
+        assert got[k] == id_of.get(k, by_hand.get(k, ID_NONE)), k
+
 def test_metadata_agent_pose(metadata):
     pose = pose_from_metadata(metadata)
     assert pose.position == pytest.approx((0.0, 1.5759992599487305, -1.25))
     assert pose.yaw_deg == pytest.approx(90.0) and pose.pitch_deg == pytest.approx(0.0)
     assert pose.fov_deg == pytest.approx(90.0)        # fov 90 (vertical) on a 600 x 600 screen
+
+
+# ======================================================================= metadata-schema.json
+# Every metadata field the converters read (scene_from_metadata, pose_from_metadata), with the JSON
+# type they treat it as. Two checks against the real files: with everything else stripped from the
+# real dump the converters give the same result (so this list is complete), and ai2thor's own
+# metadata schema declares each field with that type (so a real event carries them).
+OBJECT_FIELDS = {"objectId": "string", "objectType": "string", "axisAlignedBoundingBox": "object",
+                 "rotation": "object", "parentReceptacles": "array|null", "visible": "boolean", "name": "string"}
+OPTIONAL_OBJECT_FIELDS = {"assetId"}        # newer than the schema; the asset name falls back to `name`
+TOP_FIELDS = {"objects": "array", "agent": "object", "cameraPosition": "object", "fov": "number",
+              "screenWidth": "integer", "screenHeight": "integer", "sceneName": "string", "sceneBounds": "object"}
+AGENT_FIELDS = {"position": "object", "rotation": "object", "cameraHorizon": "number"}
+BOX_FIELDS = {"center": "object", "size": "object"}
+
+
+def _stripped(metadata: dict, keep_optional: bool = True) -> dict:
+    keep = set(OBJECT_FIELDS) | (OPTIONAL_OBJECT_FIELDS if keep_optional else set())
+    objs = [{k: (dict((b, v[b]) for b in BOX_FIELDS) if k == "axisAlignedBoundingBox" else v)
+             for k, v in o.items() if k in keep} for o in metadata["objects"]]
+    out = {k: metadata[k] for k in TOP_FIELDS if k in metadata}
+    out.update(objects=objs, agent={k: metadata["agent"][k] for k in AGENT_FIELDS})
+    return out
+
+
+def _summary(house):
+    return [(o.category, o.center, o.size, o.yaw_deg, o.room, o.parent, o.asset) for o in house.objects], house.meta["visible"]
+
+
+def _schema_types(node: dict) -> set[str]:
+    if "anyOf" in node:
+        return set().union(*(_schema_types(n) for n in node["anyOf"]))
+    t = node.get("type")
+    return set(t) if isinstance(t, list) else {t}
+
+
+def test_converters_read_only_the_listed_fields(metadata):
+    full, stripped = scene_from_metadata(metadata), scene_from_metadata(_stripped(metadata))
+    assert _summary(stripped) == _summary(full) and stripped.rooms == full.rooms
+    assert pose_from_metadata(_stripped(metadata)) == pose_from_metadata(metadata)
+    # without assetId the asset names fall back to the objects' names, nothing else changes
+    bare = scene_from_metadata(_stripped(metadata, keep_optional=False))
+    names = {o["objectId"]: o["name"] for o in metadata["objects"]}
+    assert [o.asset for o in bare.objects] == [names[bare.meta["thor_ids"][o.id]] for o in bare.objects]
+    assert [s[:-1] for s in _summary(bare)[0]] == [s[:-1] for s in _summary(full)[0]]
+
+
+def test_fields_read_are_required_by_ai2thor_metadata_schema():
+    schema = json.loads(fixture("metadata-schema.json").read_text())
+    item = schema["properties"]["objects"]["items"]
+    agent = schema["properties"]["agent"]
+    box = item["properties"]["axisAlignedBoundingBox"]
+    for fields, node in ((OBJECT_FIELDS, item), (TOP_FIELDS, schema), (AGENT_FIELDS, agent), (BOX_FIELDS, box)):
+        for name, typ in fields.items():
+            assert name in node["required"], name
+            assert _schema_types(node["properties"][name]) == set(typ.split("|")), name
+    assert not OPTIONAL_OBJECT_FIELDS & set(item["properties"])
+    for xyz in (box["properties"]["center"], box["properties"]["size"], agent["properties"]["position"],
+                agent["properties"]["rotation"], schema["properties"]["cameraPosition"]):
+        assert xyz["required"] == ["x", "y", "z"] and _schema_types(xyz["properties"]["y"]) == {"number"}

@@ -21,8 +21,13 @@ What is read (the ProcTHOR house schema, as in ai2thor's tests/data/arm/procthor
   `empty` wall is kept (for corners and the walk) with a full-size opening, a Door with id
   "open|<wall id>", so the rooms it joins are connected.
 * `doors[*]`: `wall0` (the wall the hole is measured on), `room0`/`room1`, `holePolygon` [min
-  corner, max corner] in the wall's frame (x along the wall from its first floor corner, y up)
-  -> Door(center on the wall line, width, height, rooms). A door with room0 == room1 leads
+  corner, max corner] in the wall's frame -> Door(center on the wall line, width, height, rooms).
+  The frame is Unity's (ai2thor ProceduralTools.cs): a wall's p0, p1 are the first two points of
+  its `polygon` after a stable sort by y (polygonWallToSimpleWall), i.e. its floor corners in
+  file order, not the corners its id names; the hole spans holePolygon[0].x..holePolygon[1].x
+  from p0 towards p1 and y up from the floor (createAndJoinWall; the door asset goes to
+  p0 + assetPosition.x along the same direction). On `wall1` Unity cuts the mirror image
+  (width - max.x), which is used here when only wall1 names a wall of the house. A door with room0 == room1 leads
   outside (one room). Interior doors are open (the walker passes through them; the thor backend
   opens them too); an exterior door with `openness` 0 is a closed door and is not cut
   (house.meta["closed_doors"]).
@@ -215,19 +220,19 @@ def _rooms(doc: Mapping[str, Any]) -> list[Room]:
 
 
 def _wall_floor_line(w: Mapping[str, Any]) -> tuple[Vec2, Vec2, float]:
-    """(first floor corner, second floor corner, height) of a ProcTHOR wall polygon."""
+    """(p0, p1, height) of a ProcTHOR wall polygon as Unity takes them (ai2thor ProceduralTools
+    polygonWallToSimpleWall: the polygon stably sorted by y, p0 and p1 its first two points,
+    height = max y - p0.y): the floor corners in file order. Repeated corners are skipped."""
     poly = w.get("polygon") or []
     if len(poly) < 2:
         raise ProcthorError(f"wall {w.get('id')}: polygon needs its corners")
     ys = [float(p.get("y", 0.0)) for p in poly]
     lo, hi = min(ys), max(ys)
-    bottom = [_xz(p) for p, y in zip(poly, ys) if abs(y - lo) < 1e-6]
-    bottom = list(dict.fromkeys(bottom))
-    if len(bottom) < 2:
-        bottom = list(dict.fromkeys(_xz(p) for p in poly))[:2]
-    if len(bottom) < 2:
+    order = sorted(range(len(poly)), key=lambda i: ys[i])        # stable, as LINQ OrderBy
+    corners = list(dict.fromkeys(_xz(poly[i]) for i in order))
+    if len(corners) < 2:
         raise ProcthorError(f"wall {w.get('id')}: polygon has no extent along the floor")
-    return bottom[0], bottom[1], (hi - lo) if hi > lo else DEFAULT_WALL_HEIGHT
+    return corners[0], corners[1], (hi - lo) if hi > lo else DEFAULT_WALL_HEIGHT
 
 
 class _Line:
@@ -300,13 +305,18 @@ def _structure(doc: Mapping[str, Any], rooms: list[Room]):
     raw_by_id = {w["id"]: w for w in raw}
     for i, d in enumerate(doc.get("doors") or []):
         did = str(d.get("id", f"door|{i}"))
-        w0 = raw_by_id.get(str(d.get("wall0", ""))) or raw_by_id.get(str(d.get("wall1", "")))
+        w0 = raw_by_id.get(str(d.get("wall0", "")))
+        mirrored = w0 is None                   # measured on wall1: Unity cuts width - max.x .. width - min.x
+        if w0 is None:
+            w0 = raw_by_id.get(str(d.get("wall1", "")))
         hole = d.get("holePolygon") or []
         if w0 is None or len(hole) < 2:
             raise ProcthorError(f"doors[{i}] ({did}): needs wall0 naming a wall and a 2-point holePolygon")
         (x0, z0), (x1, z1) = w0["a"], w0["b"]
         length = math.hypot(x1 - x0, z1 - z0)
         s0, s1 = sorted((float(hole[0]["x"]), float(hole[1]["x"])))
+        if mirrored:
+            s0, s1 = length - s1, length - s0
         height = abs(float(hole[1].get("y", 2.0)) - float(hole[0].get("y", 0.0)))
         u = (s0 + s1) / 2 / length
         center = (round(x0 + u * (x1 - x0), 4), round(z0 + u * (z1 - z0), 4))

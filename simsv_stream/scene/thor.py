@@ -4,18 +4,23 @@ the same `Episode` as the procedural backend, so question generation never knows
     sim = ThorSimulator(gpu_device=0, width=680, height=384, houses="houses.jsonl.gz")
     episode = sim.simulate(seed, scales)          # or backend(houses=...) for a stream worker
 
-Pipeline per episode: house `seed % len(houses)` -> `controller.reset(scene=house_dict)` (interior
-doors opened, see procthor.open_interior_doors) -> House from the house JSON (rooms, walls, doors)
-with objects from `event.metadata` (real boxes) -> walk hubs from `GetReachablePositions` ->
+Pipeline per episode: house `seed % len(houses)` -> `controller.reset(scene=house_dict)` (ai2thor
+controller.py: a dict scene is Reset("Procedural") + Initialize + CreateHouse(house=...); interior
+doors opened, see procthor.open_interior_doors; keys starting with "_" dropped, see house_for_unity;
+a failed CreateHouse raises here, ai2thor does not) -> the agent placed at the house's own pose
+(`metadata.agentPoses.default`, else the legacy `metadata.agent`; see agent_pose) with an unforced
+`TeleportFull` -> House from the house JSON (rooms, walls, doors) with objects from `event.metadata`
+(real boxes) -> walk hubs from `GetReachablePositions` (`metadata["actionReturn"]`) ->
 `trajectory.walkthrough` of `procthor.walk_rooms` (scales.rooms_min..rooms_max connected rooms; the
 same walk as the procedural backend: eye height, smooth yaw, frame rate)
--> one `TeleportFull` per pose -> frames (`event.frame`, `event.depth_frame`) and instance ids from
-`event.instance_masks` -> `annotate`.
+-> one forced `TeleportFull` per pose (teleport_action) -> frames (`event.frame`,
+`event.depth_frame`) and instance ids from `event.instance_masks` -> `annotate`.
 
 The converters are pure functions, tested on real metadata without a GPU:
 `scene_from_metadata(metadata, layout=None) -> House`, `pose_from_metadata(metadata, fov_deg=None)
--> CameraPose`, `instance_buffer_from_masks(masks, id_map, h, w)` and
-`visible_from_instance_masks(masks, id_map, h, w) -> {object id: fraction of the image}`.
+-> CameraPose`, `instance_buffer_from_masks(masks, id_map, h, w, types=None)`,
+`visible_from_instance_masks(masks, id_map, h, w, types=None) -> {object id: fraction of the image}`,
+`teleport_action(pose, agent_y)`, `agent_pose(house_dict)` and `house_for_unity(house_dict)`.
 
 Where AI2-THOR cannot run, `preflight()` says why in one line before anything slow starts: in
 order, ai2thor importable, a Vulkan loader, a GPU, the Unity build in ~/.ai2thor (or network to
@@ -235,11 +240,22 @@ def _parent_of(o: Mapping[str, Any], kept: Mapping[str, int]) -> Optional[str]:
     return None
 
 
-def object_category(o: Mapping[str, Any]) -> Optional[str]:
-    """Our category of one metadata object (None: structure or a skipped part)."""
+def _is_floor(object_id: Any, types: Optional[Mapping[str, str]]) -> bool:
+    """A parentReceptacles entry that is a floor: its metadata objectType is Floor (iTHOR's
+    "Floor|+00.00|+00.00|+00.00"; ProcTHOR's receptacle floor is the house root "Floor", or the
+    house's `id` when it has one, ai2thor ProceduralTools.CreateHouse), else an id starting "Floor"."""
+    t = (types or {}).get(str(object_id))
+    if t is not None:
+        return t == "Floor"
+    return str(object_id).startswith("Floor")
+
+
+def object_category(o: Mapping[str, Any], types: Optional[Mapping[str, str]] = None) -> Optional[str]:
+    """Our category of one metadata object (None: structure or a skipped part). `types`
+    (objectId -> objectType of the event's objects) tells floors among its parentReceptacles."""
     from .thor_types import category_of
 
-    parents = [p for p in (o.get("parentReceptacles") or ()) if not str(p).startswith("Floor")]
+    parents = [p for p in (o.get("parentReceptacles") or ()) if not _is_floor(p, types)]
     return category_of(str(o.get("objectType", "")), on_surface=bool(parents))
 
 
@@ -249,7 +265,9 @@ def scene_from_metadata(metadata: Mapping[str, Any], layout: Optional[Any] = Non
     are left out) with its `axisAlignedBoundingBox` centre/size, yaw from `rotation.y` and the
     first kept `parentReceptacles` entry as parent. Object ids are 1.. in `objectId` order;
     house.meta["thor_ids"] maps them back and house.meta["id_of"] maps objectIds to them;
-    house.meta["visible"] lists the ids AI2-THOR flagged `visible` in this event.
+    house.meta["thor_types"] maps every objectId of the event (structure and parts included) to
+    its objectType (for instance_buffer_from_masks); house.meta["visible"] lists the ids AI2-THOR
+    flagged `visible` in this event (within its visibilityDistance, 1.5 m by default).
 
     Rooms, walls and doors come from `layout` (the House of the same ProcTHOR house, from
     procthor.house_from_procthor) when given; otherwise the scene is one room (the `Floor`
@@ -258,6 +276,7 @@ def scene_from_metadata(metadata: Mapping[str, Any], layout: Optional[Any] = Non
     from .thor_types import room_type_of_scene
 
     objs = list(metadata.get("objects") or [])
+    types = {str(o["objectId"]): str(o.get("objectType", "")) for o in objs if o.get("objectId")}
     if layout is not None:
         rooms = tuple(layout.rooms)
     else:
@@ -272,7 +291,7 @@ def scene_from_metadata(metadata: Mapping[str, Any], layout: Optional[Any] = Non
                       tuple((round(x, 4), round(z, 4)) for x, z in poly), round(y0, 4)),)
     named = [(str(o["objectId"]), o, cat) for o in objs
              if o.get("objectId") and o.get("axisAlignedBoundingBox")
-             for cat in [object_category(o)] if cat is not None]
+             for cat in [object_category(o, types)] if cat is not None]
     named.sort(key=lambda t: t[0])
     id_of = {oid: i + 1 for i, (oid, _, _) in enumerate(named)}
     tmp = House(seed=0, rooms=rooms, walls=(), doors=(), objects=())
@@ -289,11 +308,11 @@ def scene_from_metadata(metadata: Mapping[str, Any], layout: Optional[Any] = Non
         yaw = float((o.get("rotation") or {}).get("y", 0.0)) % 360.0
         out.append(SceneObject(id_of[oid], cat, center, size, round(yaw, 3), room,  # type: ignore[arg-type]
                                id_of[pid] if pid else None, str(o.get("assetId") or o.get("name") or "")))
-    meta = {"thor_ids": {i: oid for oid, i in id_of.items()}, "id_of": id_of,
+    meta = {"thor_ids": {i: oid for oid, i in id_of.items()}, "id_of": id_of, "thor_types": types,
             "visible": sorted(id_of[oid] for oid, o, _ in named if o.get("visible")),
             "scene_name": metadata.get("sceneName")}
     if layout is not None:
-        meta.update({k: v for k, v in layout.meta.items() if k not in meta and k != "thor_ids"})
+        meta.update({k: v for k, v in layout.meta.items() if k not in meta and k not in ("thor_ids", "thor_types")})
         return House(seed=layout.seed, rooms=layout.rooms, walls=layout.walls, doors=layout.doors,
                      objects=tuple(out), wall_height=layout.wall_height, source="thor", meta=meta)
     return House(seed=0, rooms=rooms, walls=(), doors=(), objects=tuple(out), source="thor", meta=meta)
@@ -332,31 +351,51 @@ def pose_from_metadata(metadata: Mapping[str, Any], fov_deg: Optional[float] = N
                       float(fov_deg), float(time_s))
 
 
-def _resolve_id(key: str, id_map: Mapping[str, int]) -> Optional[int]:
-    """Our id for an instance-mask key: the object itself, else the object it is a part of
-    ("Sink|-00.70|+00.93|-00.65|SinkBasin" -> the sink), else a structure id (floors, walls, ...)."""
+def _resolve_id(key: str, id_map: Mapping[str, int], types: Optional[Mapping[str, str]] = None) -> Optional[int]:
+    """Our id for an instance-mask key: the object itself; else the object it is a part of, in
+    ProcTHOR houses "<id>___<n>" (ai2thor ProceduralTools.spawnSimObjPrefab names a spawned
+    asset's child SimObjects so: a dresser's drawers) and in iTHOR scenes "<id>|<Type>"
+    ("Sink|-00.70|+00.93|-00.65|SinkBasin", PhysicsSceneManager.Generate_ObjectID); else, when
+    `types` (objectId -> objectType) knows the key, the structure id of its type (Floor, Wall,
+    Doorway, Window, ...) or None for an object we do not name; else the structure its name says
+    (thor_types.structure_id_of_key: ProcTHOR "room|3" floors and "Ceiling_room|3|..." ceilings,
+    iTHOR "StandardWallSize|..." walls, ...)."""
     if key in id_map:
         return id_map[key]
-    parts = key.split("|")
+    base = key.split("___", 1)[0]
+    if base in id_map:
+        return id_map[base]
+    parts = base.split("|")
     for n in range(len(parts) - 1, 0, -1):
         head = "|".join(parts[:n])
         if head in id_map:
             return id_map[head]
-    from .thor_types import structure_id
+    from .thor_types import structure_id, structure_id_of_key
 
-    return structure_id(parts[0])
+    if types is not None:
+        t = types.get(key) or types.get(base)
+        if t is not None:
+            return structure_id(t)
+    return structure_id_of_key(base)
 
 
-def instance_buffer_from_masks(masks: Mapping[str, Any], id_map: Mapping[str, int], h: int, w: int):
-    """(h, w) int32 instance ids from AI2-THOR `event.instance_masks` (objectId -> bool mask):
-    our object ids (>= 1, parts count for their object), structure ids (< 0) for floors, walls,
-    ceilings and door frames, 0 elsewhere (masks of objects we do not name, sky)."""
+def instance_buffer_from_masks(masks: Mapping[str, Any], id_map: Mapping[str, int], h: int, w: int,
+                               types: Optional[Mapping[str, str]] = None):
+    """(h, w) int32 instance ids from AI2-THOR `event.instance_masks`: our object ids (>= 1, parts
+    count for their object), structure ids (< 0) for floors, walls, ceilings and door frames, 0
+    elsewhere (masks of objects we do not name, sky). `types`: house.meta["thor_types"].
+
+    `event.instance_masks` (ai2thor server.py LazyInstanceSegmentationMasks) is a Mapping from
+    the names in metadata["colors"] that contain a "|" and whose colour occurs in the frame to
+    (h, w) bool masks; the names are objectIds for SimObjects (objects, their parts, ProcTHOR
+    walls/floors/doors/windows) and "<GameObject name>|<x>|<y>|<z>" for other structure (see
+    thor_types.structure_id_of_key); bare class names ("Wall", "Floor") are class colours, not keys."""
     import numpy as np
 
     from ..episode import ID_NONE
 
     buf = np.full((int(h), int(w)), ID_NONE, dtype=np.int32)
-    items = sorted(((k, _resolve_id(str(k), id_map)) for k in masks), key=lambda kv: (kv[1] or 0) > 0)
+    items = sorted(((k, _resolve_id(str(k), id_map, types)) for k in masks), key=lambda kv: (kv[1] or 0) > 0)
     for key, oid in items:          # structure first, objects on top
         if oid is None:
             continue
@@ -367,12 +406,66 @@ def instance_buffer_from_masks(masks: Mapping[str, Any], id_map: Mapping[str, in
     return buf
 
 
-def visible_from_instance_masks(masks: Mapping[str, Any], id_map: Mapping[str, int], h: int, w: int) -> dict[int, float]:
+def visible_from_instance_masks(masks: Mapping[str, Any], id_map: Mapping[str, int], h: int, w: int,
+                                types: Optional[Mapping[str, str]] = None) -> dict[int, float]:
     """{object id: fraction of the h x w image its masks cover} (> 0 only, ids >= 1), the same
     numbers `annotate.visible_fractions` gives for our renderer's instance buffers."""
     from ..annotate import visible_fractions
 
-    return visible_fractions(instance_buffer_from_masks(masks, id_map, h, w)[None])[0]
+    return visible_fractions(instance_buffer_from_masks(masks, id_map, h, w, types)[None])[0]
+
+
+def teleport_action(pose: Any, agent_y: float, xz: Optional[tuple[float, float]] = None) -> dict[str, Any]:
+    """`controller.step` arguments putting the camera at our CameraPose: PhysicsRemoteFPSAgentController
+    TeleportFull(position, rotation, horizon, standing, forceAction) (ai2thor; horizon and standing
+    have no defaults). The position is the agent's (its capsule centre), so y is `agent_y`, the
+    agent's own standing y (metadata agent.position.y, ~0.90 above a floor at 0), not the eye
+    height: with forceAction Unity (BaseFPSAgentController.teleportFull) skips the scene-bounds,
+    grid, horizon-range and collision checks and TeleportFull skips the snap to the ground, so
+    the agent is put exactly there, and the camera 0.675 m above it. Yaw as rotation.y (same
+    convention as ours), horizon = -pitch (positive looks down). `xz` overrides the position."""
+    x, _, z = pose.position
+    if xz is not None:
+        x, z = xz
+    return dict(action="TeleportFull", position=dict(x=float(x), y=float(agent_y), z=float(z)),
+                rotation=dict(x=0.0, y=float(pose.yaw_deg) % 360.0, z=0.0), horizon=-float(pose.pitch_deg) + 0.0,
+                standing=True, forceAction=True)
+
+
+def agent_pose(doc: Mapping[str, Any], agent_mode: str = "default") -> Optional[dict[str, Any]]:
+    """The agent pose a ProcTHOR house carries: metadata.agentPoses[agent_mode] (what CreateHouse
+    applies itself, ai2thor ProceduralTools.setAgentPose), else the legacy metadata.agent (which
+    CreateHouse ignores; ProcTHOR code teleports to it); None when it has neither. As
+    TeleportFull arguments: position, rotation, horizon, standing."""
+    md = doc.get("metadata") or {}
+    pose = (md.get("agentPoses") or {}).get(agent_mode) or md.get("agent")
+    if not pose or not pose.get("position"):
+        return None
+    rot = pose.get("rotation") or {}
+    if not isinstance(rot, Mapping):
+        rot = {"y": float(rot)}
+    return dict(position={k: float(pose["position"][k]) for k in "xyz"},
+                rotation={k: float(rot.get(k, 0.0)) for k in "xyz"},
+                horizon=float(pose.get("horizon", 0.0)), standing=bool(pose.get("standing", True)))
+
+
+def house_for_unity(doc: Mapping[str, Any]) -> dict:
+    """The house dict to send as `scene=`: interior doors open (procthor.open_interior_doors) and
+    our own bookkeeping keys (starting with "_", such as "_source") dropped."""
+    from .procthor import open_interior_doors
+
+    return {k: v for k, v in open_interior_doors(doc).items() if not str(k).startswith("_")}
+
+
+class ThorActionFailed(SimsvError, RuntimeError):
+    """An AI2-THOR action reported lastActionSuccess False where the backend cannot go on."""
+
+
+def _checked(event: Any, what: str) -> Any:
+    md = event.metadata
+    if not md.get("lastActionSuccess", False):
+        raise ThorActionFailed(f"AI2-THOR {what} failed ({md.get('lastAction')}): {md.get('errorMessage') or '?'}")
+    return event
 
 
 def hubs_from_reachable(house: Any, positions: Iterable[Mapping[str, Any]], grid_size: float = 0.25
@@ -417,9 +510,11 @@ class ThorSimulator:
 
     `preflight()` runs first (unless check=False) so a machine that cannot run AI2-THOR fails here
     in seconds with one line saying why. Then `Controller(platform=CloudRendering, gpu_device,
-    width, height, renderInstanceSegmentation=True, renderDepthImage=True, scene=<first house>)`.
-    `simulate(seed, scales)` renders house `seed % len(houses)`; a changed frame size or field of
-    view resets the controller with the new one."""
+    width, height, renderInstanceSegmentation=True, renderDepthImage=True, gridSize, snapToGrid=False,
+    fieldOfView=<vertical>, scene=<first house>)` (ai2thor 5.0.0 controller.py: platform, gpu_device,
+    width, height, scene and commit_id are Controller arguments; the others go to Unity's
+    Initialize). `simulate(seed, scales)` renders house `seed % len(houses)`; a changed frame size or
+    field of view resets the controller with the new one."""
 
     def __init__(self, gpu_device: Optional[int] = None, width: int = 680, height: int = 384,
                  houses: Any = None, fov_deg: float = 75.0, grid_size: float = 0.25,
@@ -442,16 +537,20 @@ class ThorSimulator:
         from ai2thor.controller import Controller
         from ai2thor.platform import CloudRendering
 
-        from .procthor import open_interior_doors
-
         kwargs = dict(platform=CloudRendering, gpu_device=gpu_device, width=int(width), height=int(height),
                       renderInstanceSegmentation=True, renderDepthImage=True, gridSize=self.grid_size,
                       snapToGrid=False, fieldOfView=vertical_fov(self.fov_deg, int(width), int(height)),
-                      scene=open_interior_doors(self.docs[0]))
+                      scene=house_for_unity(self.docs[0]))
         if commit_id:
             kwargs["commit_id"] = commit_id
         kwargs.update(controller_kwargs)
         self.controller = Controller(**kwargs)
+        try:
+            _checked(self.controller.last_event, "CreateHouse (house 0)")
+            self._place_agent(0)
+        except Exception:
+            self.close()
+            raise
         self._doc_index = 0
         from ..questions import generate
 
@@ -469,13 +568,26 @@ class ThorSimulator:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def _load(self, index: int, scales: Any) -> Any:
-        from .procthor import open_interior_doors
+    def _place_agent(self, index: int) -> Any:
+        """Put the agent at the house's own pose with an unforced TeleportFull (Unity then drops it
+        onto the floor and checks it fits: the pose's y 0.95 becomes the standing y ~0.90), so that
+        GetReachablePositions starts inside the house and metadata agent.position.y is the standing
+        y the forced per-frame teleports need. CreateHouse applies metadata.agentPoses itself; a
+        house with only the legacy metadata.agent would otherwise leave the agent where it was."""
+        pose = agent_pose(self.docs[index])
+        if pose is None:
+            return self.controller.last_event
+        return _checked(self.controller.step(action="TeleportFull", forceAction=False, **pose),
+                        f"TeleportFull to the agent pose of house {index}")
 
+    def _load(self, index: int, scales: Any) -> Any:
         size, fov = (scales.width, scales.height), float(scales.fov_deg)
         if index != self._doc_index or size != self.size or fov != self.fov_deg:
-            self.controller.reset(scene=open_interior_doors(self.docs[index]), width=size[0], height=size[1],
-                                  fieldOfView=vertical_fov(fov, *size))
+            self._doc_index = None
+            ev = self.controller.reset(scene=house_for_unity(self.docs[index]), width=size[0], height=size[1],
+                                       fieldOfView=vertical_fov(fov, *size))
+            _checked(ev, f"CreateHouse (house {index})")    # ai2thor's reset() does not raise on it
+            self._place_agent(index)
             self._doc_index, self.size, self.fov_deg = index, size, fov
         return self.controller.last_event
 
@@ -500,6 +612,8 @@ class ThorSimulator:
         layout = self.layout(index)
         house = scene_from_metadata(event.metadata, layout=layout)
         if index not in self._reachable:
+            # a list of {x, y, z} on a gridSize lattice from the agent's position, y the agent's
+            # own y (BaseFPSAgentController.getReachablePositions); [] when the action failed
             reach = self.controller.step(action="GetReachablePositions").metadata.get("actionReturn") or []
             self._reachable = {index: (reach, hubs_from_reachable(house, reach, self.grid_size))}
         reach, hubs = self._reachable[index]
@@ -515,12 +629,12 @@ class ThorSimulator:
         depth = np.empty((T, H, W), dtype=np.float32)
         inst = np.empty((T, H, W), dtype=np.int32)
         poses = []
-        id_of = house.meta["id_of"]
+        id_of, types = house.meta["id_of"], house.meta["thor_types"]
         for i, pose in enumerate(planned):
             ev = self._teleport(pose, agent_y, reach)
             rgb[i] = ev.frame[:H, :W, :3]
             depth[i] = ev.depth_frame[:H, :W] if ev.depth_frame is not None else np.inf
-            inst[i] = instance_buffer_from_masks(ev.instance_masks, id_of, H, W)
+            inst[i] = instance_buffer_from_masks(ev.instance_masks, id_of, H, W, types)
             poses.append(pose_from_metadata(ev.metadata, scales.fov_deg, pose.time_s))
         frames = Frames(rgb=rgb, depth=depth, instance=inst)
         t3 = time.perf_counter()
@@ -530,16 +644,16 @@ class ThorSimulator:
                        timings={"house": t1 - t0, "walkthrough": t2 - t1, "render": t3 - t2, "annotate": t4 - t3})
 
     def _teleport(self, pose: Any, agent_y: float, reachable: Sequence[Mapping[str, Any]]) -> Any:
-        """TeleportFull to the pose (forced: the walk may brush furniture); if Unity refuses, the
-        nearest reachable position with the same view direction."""
+        """Forced TeleportFull to the pose (teleport_action: the walk may brush furniture and need
+        not be on the grid or reachable; a forced teleport does not check either). Should Unity
+        still report a failure, the nearest reachable position with the same view direction.
+        (Bad arguments make controller.step raise ValueError instead: errorCode InvalidArgument.)"""
         x, _, z = pose.position
-        kw = dict(action="TeleportFull", y=agent_y, rotation=dict(x=0.0, y=float(pose.yaw_deg) % 360.0, z=0.0),
-                  horizon=-float(pose.pitch_deg), standing=True, forceAction=True)
-        ev = self.controller.step(x=float(x), z=float(z), **kw)
+        ev = self.controller.step(**teleport_action(pose, agent_y))
         if ev.metadata.get("lastActionSuccess", True) or not reachable:
             return ev
         near = min(reachable, key=lambda p: (p["x"] - x) ** 2 + (p["z"] - z) ** 2)
-        return self.controller.step(x=float(near["x"]), z=float(near["z"]), **kw)
+        return self.controller.step(**teleport_action(pose, agent_y, (float(near["x"]), float(near["z"]))))
 
 
 def backend(houses: Any = None, gpu_device: Optional[int] = None, **kwargs: Any) -> ThorSimulator:
@@ -551,7 +665,8 @@ def backend(houses: Any = None, gpu_device: Optional[int] = None, **kwargs: Any)
     return ThorSimulator(gpu_device=gpu_device, houses=houses, **kwargs)
 
 
-__all__ = ["ThorSimulator", "ThorUnavailable", "Check", "preflight", "thor_checks", "check_ai2thor", "check_vulkan",
+__all__ = ["ThorSimulator", "ThorUnavailable", "ThorActionFailed", "teleport_action", "agent_pose", "house_for_unity",
+           "Check", "preflight", "thor_checks", "check_ai2thor", "check_vulkan",
            "check_gpu", "check_build", "build_dir", "fetch_build", "scene_from_metadata", "pose_from_metadata",
            "instance_buffer_from_masks", "visible_from_instance_masks", "hubs_from_reachable", "horizontal_fov",
            "vertical_fov", "backend", "object_category"]

@@ -9,6 +9,8 @@ else the type split into words ("TeddyBear" -> "teddy bear").
 * `category_of(object_type, on_surface)` -> category, or None for structure and object parts that
   are never named in a question (floors, walls, windows, drawers, stove burners, sink basins...).
 * `structure_id(object_type)` -> the render id convention (episode.ID_*) of structural types.
+* `structure_id_of_key(key)` -> the same for an `event.instance_masks` key that is not a named
+  object: structure Unity keys by GameObject name (see the function).
 * `object_type_of(id, asset_id)` -> the AI2-THOR object type of a ProcTHOR object.
 * `typical_size(category)` -> (width, height, depth) in metres: the catalog's range midpoints for
   catalog categories, else this table (ProcTHOR JSON has no asset dimensions).
@@ -127,6 +129,34 @@ def structure_id(object_type: str) -> Optional[int]:
     return None
 
 
+def structure_id_of_key(key: str) -> Optional[int]:
+    """Render id of the structure an instance-mask key names, from its first "|" field; None when
+    it names no structure. The keys are what Unity puts in metadata["colors"] (ai2thor
+    ImageSynthesis.OnSceneChange): a SimObject's objectId, else, for a renderer under a
+    StructureObject, "<GameObject name>|<x>|<y>|<z>". So:
+
+    * ProcTHOR houses (ai2thor ProceduralTools.CreateHouse): walls are SimObjects "wall|<room>|...",
+      doors "door|<a>|<b>", windows "window|...", each room's floor the SimObject "room|<n>" (type
+      Floor), each room's ceiling the StructureObject "Ceiling_room|<n>" -> "Ceiling_room|<n>|0|<y>|0";
+    * iTHOR scenes: "Floor|+00.00|+00.00|+00.00", "Ceiling|0|2.92|0", "StandardWallSize|1|0|2",
+      "StandardDoorFrame1|-3|0|3.1", "Window|-03.00|+01.00|-02.64" (ai2thor
+      tests/data/instance_segmentation_metadata.json)."""
+    head = str(key).split("|", 1)[0]
+    sid = structure_id(head)
+    if sid is not None:
+        return sid
+    low = head.lower()
+    if low == "room":
+        return ID_FLOOR
+    if low.startswith("ceiling"):
+        return ID_CEILING
+    if low.startswith(("wall", "standardwall", "window")):
+        return ID_WALL
+    if low.startswith(("doorframe", "doorway", "standarddoor")):
+        return ID_DOOR_FRAME
+    return None
+
+
 def category_of(object_type: str, on_surface: bool = False) -> Optional[str]:
     """Our category for an AI2-THOR objectType; None for structure and skipped parts. A house
     plant standing on a piece of furniture is a "potted plant", on the floor a "plant"."""
@@ -228,4 +258,4 @@ def room_type_of_scene(scene_name: str) -> str:
 
 
 __all__ = ["TYPE_TO_CATEGORY", "STRUCTURE", "SKIPPED", "ASSET_ALIASES", "ROOM_TYPES", "category_of",
-           "structure_id", "object_type_of", "typical_size", "room_type_of", "room_type_of_scene", "words"]
+           "structure_id", "structure_id_of_key", "object_type_of", "typical_size", "room_type_of", "room_type_of_scene", "words"]
