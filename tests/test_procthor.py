@@ -7,6 +7,7 @@ import gzip
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 
@@ -255,6 +256,42 @@ def test_layout_backend_through_the_stream_factory(tmp_path):
     qa = be.generate(ep, "room_size", np.random.default_rng(0))
     assert qa is None or qa.question_type == "room_size"
 
+
+def stream_layouts(path, n: int) -> list:
+    """The first n samples of object-count questions about the houses in `path` through the real stream:
+    2 worker processes on the procthor-layout backend, the dispatcher, the torchdata loader."""
+    from simsv_stream.stream import StreamConfig, build_loader
+
+    cfg = StreamConfig(endpoint="tcp://127.0.0.1:*", workers=2, backend="procthor-layout",
+                       backend_options={"houses": str(path)}, heartbeat_s=0.5, timeout_s=60, codec="jpeg", credit=2,
+                       scales=Scales(frames=8, width=96, height=72, rooms_min=1, rooms_max=2), mix="object_count=1")
+    loader = build_loader(cfg, batch_size=1, map_fn=lambda s: s)
+    out: list = []
+    try:
+        for (sample,) in loader:
+            out.append(sample)
+            if len(out) == n:
+                break
+    finally:
+        loader.close()
+    return out
+
+
+def check_counts_against(house, samples, n: int) -> None:
+    """Samples 0..n-1 in order, real frames, and each count is at most the house's instances of the
+    category the question names."""
+    assert [s.sample_id for s in samples] == list(range(n))
+    for s in samples:
+        assert s.frames.shape == (8, 72, 96, 3) and s.frames.std() > 5
+        m = re.match(r"How many (.+)\(s\) (?:appear in this video|are in this room)\?", s.qa.question)
+        assert m, s.qa.question
+        assert 1 <= s.qa.ground_truth <= sum(o.category == m.group(1) for o in house.objects), s.qa.question
+
+
+def test_layouts_stream_through_workers_and_loader(tmp_path, house):
+    path = tmp_path / "houses.jsonl"
+    path.write_text(json.dumps(two_room_house()) + "\n")
+    check_counts_against(house, stream_layouts(path, 6), 6)
 
 def test_preview_cli_takes_a_house(tmp_path):
     path = tmp_path / "house.json"

@@ -156,6 +156,11 @@ def test_preview_of_the_fixture_house(tmp_path):
     assert load_houses(path)[0]["_source"] == "procthor_train_1.json"
 
 
+def test_fixture_house_streams_through_workers_and_loader(house):
+    from test_procthor import check_counts_against, stream_layouts
+
+    check_counts_against(house, stream_layouts(fixture("procthor_train_1.json"), 6), 6)
+
 # ============================================================================ event.metadata
 @pytest.fixture(scope="module")
 def metadata():
