@@ -293,6 +293,7 @@ def test_layouts_stream_through_workers_and_loader(tmp_path, house):
     path.write_text(json.dumps(two_room_house()) + "\n")
     check_counts_against(house, stream_layouts(path, 6), 6)
 
+
 def test_preview_cli_takes_a_house(tmp_path):
     path = tmp_path / "house.json"
     path.write_text(json.dumps(two_room_house()))
