@@ -206,6 +206,13 @@ def test_load_houses_formats(tmp_path):
         eager, lazy = load_houses(tmp_path / name), HouseSource(tmp_path / name)
         assert len(lazy) == len(eager) and [lazy[i] for i in range(len(lazy))] == eager, name
     assert len(HouseSource(tmp_path / "many.jsonl.gz", limit=2)) == 2 and HouseSource(tmp_path)[-1] == doc | {"_source": "one.json"}
+    # a glob pattern (the issue's `houses: path/to/*.json`): the matching files, sorted
+    for pattern, n in (("*.json", 1 + 2), ("many.*", 2 + 3), ("*", 1 + 2 + 2 + 3)):
+        eager, lazy = load_houses(tmp_path / pattern), HouseSource(tmp_path / pattern)
+        assert len(eager) == n and [lazy[i] for i in range(len(lazy))] == eager, pattern
+    assert [d["_source"] for d in load_houses(tmp_path / "*.json")] == ["list.json:0", "list.json:1", "one.json"]
+    with pytest.raises(ProcthorError, match=r"nothing\*\.json: no \.json / \.jsonl\[\.gz\] house files match"):
+        HouseSource(tmp_path / "nothing*.json")
     with pytest.raises(ProcthorError, match="no such file"):
         load_houses(tmp_path / "missing.json")
     with pytest.raises(ProcthorError, match="no such file"):

@@ -185,7 +185,7 @@ def register(subparsers) -> None:
     p.add_argument("--size", default=None, help="WIDTHxHEIGHT (default 224x224; e.g. 680x384)")
     p.add_argument("--rooms", default=None, help="rooms per house: N or A-B (default 1-3)")
     p.add_argument("--house", default=None,
-                   help="ProcTHOR house(s) to render instead of a procedural house: .json, folder, .jsonl[.gz]")
+                   help="ProcTHOR house(s) to render instead of a procedural house: .json, folder, glob, .jsonl[.gz]")
     p.add_argument("--house-index", default="0", help="which house of a multi-house --house file (default 0)")
     p.set_defaults(func=run)
     one_line_errors(p)

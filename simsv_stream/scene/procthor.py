@@ -2,7 +2,7 @@
 (pybullet) renderer on any CPU, and the `thor` backend gets rooms, walls and doors.
 
     from simsv_stream.scene.procthor import house_from_procthor, load_houses, simulate_house
-    docs = load_houses("houses/")                 # a .json, a folder of .json, or a .jsonl[.gz]
+    docs = load_houses("houses/")                 # a .json, a folder or glob of .json, or a .jsonl[.gz]
     house = house_from_procthor(docs[0], seed=0)
     episode = simulate(0, scales, house=house)    # simsv_stream.simulator: walks every room
     episode = simulate_house(house, 0, scales)    # walks scales.rooms_min..rooms_max rooms (walk_rooms)
@@ -50,6 +50,7 @@ clear of every object on the way between rooms.
 """
 from __future__ import annotations
 
+import glob
 import gzip
 import json
 import math
@@ -87,20 +88,37 @@ def _xz(p: Mapping[str, Any]) -> Vec2:
     return (float(p["x"]), float(p["z"]))
 
 
+HOUSE_SUFFIXES = (".json", ".json.gz", ".jsonl", ".jsonl.gz")
+
+
+def house_files(path: str) -> Optional[list[str]]:
+    """The house files a folder (its .json[.gz] / .jsonl[.gz] files, sorted by name) or a glob
+    pattern ("houses/*.json", matches sorted) stands for; None when `path` is neither (one file)."""
+    if os.path.isdir(path):
+        files, where = [os.path.join(path, n) for n in sorted(os.listdir(path)) if n.endswith(HOUSE_SUFFIXES)], \
+            "in this directory"
+    elif any(c in path for c in "*?[") and not os.path.exists(path):
+        files, where = sorted(f for f in glob.glob(path) if os.path.isfile(f)), "match this pattern"
+    else:
+        return None
+    if not files:
+        raise ProcthorError(f"{path}: no .json / .jsonl[.gz] house files {where}")
+    return files
+
+
 def load_houses(path: str | os.PathLike, limit: Optional[int] = None) -> list[dict]:
     """ProcTHOR house dicts from a .json (one house, or a list of houses), a directory of .json
-    files (sorted by name), or a .jsonl / .jsonl.gz with one house per line (ProcTHOR-10k style).
-    Each dict gets "_source" (file[:line]) unless it has one."""
+    files (sorted by name), a glob pattern of such files ("houses/*.json"), or a .jsonl /
+    .jsonl.gz with one house per line (ProcTHOR-10k style). Each dict gets "_source"
+    (file[:line]) unless it has one."""
     path = os.fspath(path)
-    if os.path.isdir(path):
+    files = house_files(path)
+    if files is not None:
         out: list[dict] = []
-        for name in sorted(os.listdir(path)):
-            if name.endswith((".json", ".jsonl", ".jsonl.gz", ".json.gz")):
-                out += load_houses(os.path.join(path, name), None if limit is None else limit - len(out))
-                if limit is not None and len(out) >= limit:
-                    break
-        if not out:
-            raise ProcthorError(f"{path}: no .json / .jsonl[.gz] house files in this directory")
+        for f in files:
+            out += load_houses(f, None if limit is None else limit - len(out))
+            if limit is not None and len(out) >= limit:
+                break
         return out
     if not os.path.exists(path):
         raise ProcthorError(f"{path}: no such file or directory")
@@ -133,13 +151,13 @@ class HouseSource(_SequenceABC):
 
         self.path = os.fspath(path)
         self._items: list[tuple[str, Any, str]] = []     # (kind, data, source label)
-        if os.path.isdir(self.path):
-            for name in sorted(os.listdir(self.path)):
-                full = os.path.join(self.path, name)
-                if name.endswith((".jsonl", ".jsonl.gz")):
+        files = house_files(self.path)
+        if files is not None:
+            for full in files:
+                if full.endswith((".jsonl", ".jsonl.gz")):
                     self._items += HouseSource(full)._items
-                elif name.endswith((".json", ".json.gz")):
-                    self._items += [("file", full, name)] if not self._is_list(full) else \
+                else:
+                    self._items += [("file", full, os.path.basename(full))] if not self._is_list(full) else \
                         [("doc", zlib.compress(json.dumps(d).encode()), d["_source"]) for d in load_houses(full)]
         elif self.path.endswith(".jsonl"):
             if not os.path.exists(self.path):
@@ -660,6 +678,6 @@ def iter_objects(doc: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
         stack.extend(reversed(o.get("children") or []))
 
 
-__all__ = ["house_from_procthor", "load_houses", "HouseSource", "walk_rooms", "simulate_house", "compute_walk_hubs", "choose_hub", "room_grid",
+__all__ = ["house_from_procthor", "load_houses", "house_files", "HouseSource", "walk_rooms", "simulate_house", "compute_walk_hubs", "choose_hub", "room_grid",
            "room_approaches", "open_interior_doors", "rotated_footprint", "ProcthorLayouts", "backend",
            "ProcthorError", "iter_objects"]

@@ -526,7 +526,7 @@ class ThorSimulator:
 
         if houses is None:
             raise SimsvError("thor backend: backend_options.houses must name ProcTHOR houses (.json, a folder, "
-                             "or .jsonl[.gz])")
+                             "a glob such as houses/*.json, or .jsonl[.gz])")
         self.docs = HouseSource(houses, limit) if isinstance(houses, (str, os.PathLike)) else list(houses)
         self.grid_size = float(grid_size)
         self.size = (int(width), int(height))
