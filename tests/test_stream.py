@@ -229,6 +229,35 @@ def test_fleet_grows_and_shrinks_live():
     assert ids == list(range(120))
 
 
+def _slot_of(pid: int) -> str:
+    def environ() -> bytes:     # empty until the new process's exec has finished
+        with open(f"/proc/{pid}/environ", "rb") as fh:
+            return fh.read()
+
+    assert _wait(lambda: bool(environ()))
+    env = dict(kv.split(b"=", 1) for kv in environ().split(b"\0") if b"=" in kv)
+    return env[b"SIMSV_WORKER_SLOT"].decode()
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/environ"), reason="reads worker environments from /proc")
+def test_fleet_slots_are_dense_and_reused():
+    """Each worker gets SIMSV_WORKER_SLOT 0..N-1 (the thor backend's GPU = slot mod GPUs); a worker
+    that replaces a dead one takes its slot, so GPUs stay evenly loaded."""
+    from simsv_stream.stream.fleet import Fleet
+
+    fleet = Fleet("tcp://127.0.0.1:9", backend="noise", heartbeat_s=0.2)
+    try:
+        ids = fleet.spawn(3)
+        assert [_slot_of(fleet.procs[w].pid) for w in ids] == ["0", "1", "2"]
+        fleet.procs[ids[1]].kill()
+        fleet.procs[ids[1]].wait(10)
+        assert [(w, exp) for w, _, exp in fleet.poll()] == [(ids[1], False)]
+        (new,) = fleet.spawn(1)
+        assert _slot_of(fleet.procs[new].pid) == "1" and fleet.slots == {ids[0]: 0, new: 1, ids[2]: 2}
+        assert _slot_of(fleet.procs[fleet.spawn(1)[0]].pid) == "3"
+    finally:
+        fleet.stop()
+
 def test_two_ranks_disjoint_and_complete():
     d0 = Dispatcher(_cfg(workers=1, rank=0, world_size=2)).start()
     d1 = Dispatcher(_cfg(workers=1, rank=1, world_size=2)).start()

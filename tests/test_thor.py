@@ -294,6 +294,13 @@ def test_checks_are_ordered_and_say_what_to_do():
     assert not missing.ok and ("99" in missing.detail or "no GPU" in missing.detail)
 
 
+def test_gpu_per_worker_slot():
+    assert thor.default_gpu_device({"SIMSV_THOR_GPU": "2", "SIMSV_WORKER_SLOT": "5"}) == 2       # explicit wins
+    four = {"CUDA_VISIBLE_DEVICES": "4,5,6,7"}
+    assert [thor.default_gpu_device(dict(four, SIMSV_WORKER_SLOT=str(i))) for i in range(6)] == [0, 1, 2, 3, 0, 1]
+    assert thor.default_gpu_device({"CUDA_VISIBLE_DEVICES": "3", "SIMSV_WORKER_SLOT": "5"}) is None  # one GPU
+    assert thor.default_gpu_device({"CUDA_VISIBLE_DEVICES": "0,1"}) is None                        # not a fleet worker
+
 def test_thor_simulator_fails_fast_here(tmp_path):
     if all(c.ok for c in thor.thor_checks()):
         pytest.skip("this machine can run AI2-THOR: the fail-fast path is not reachable (see the GPU test)")

@@ -107,9 +107,9 @@ def _run(cmd: Sequence[str], timeout: float) -> Optional[str]:
     return p.stdout if p.returncode == 0 else None
 
 
-def check_gpu(gpu_device: Optional[int] = None, timeout: float = 3.0) -> Check:
-    """A GPU the Vulkan driver can use: nvidia-smi lists one (or /dev/nvidia<N> exists, or
-    vulkaninfo shows a non-CPU device); `gpu_device` must be among them."""
+def find_gpus(timeout: float = 3.0) -> list[str]:
+    """The GPUs the Vulkan driver can use: what nvidia-smi lists, else /dev/nvidia<N>, else the
+    non-CPU devices vulkaninfo shows."""
     gpus: list[str] = []
     if shutil.which("nvidia-smi"):
         out = _run(["nvidia-smi", "-L"], timeout)
@@ -121,6 +121,17 @@ def check_gpu(gpu_device: Optional[int] = None, timeout: float = 3.0) -> Check:
         out = _run(["vulkaninfo", "--summary"], timeout) or ""
         gpus = [line.split("=", 1)[1].strip() for line in out.splitlines()
                 if "deviceName" in line and "llvmpipe" not in line.lower() and "=" in line]
+    return gpus
+
+
+def _visible_count(visible: Optional[str], found: int) -> int:
+    """GPUs a `gpu_device` index may name: ai2thor indexes into CUDA_VISIBLE_DEVICES when it is set."""
+    return len([v for v in visible.split(",") if v.strip() not in ("", "-1")]) if visible is not None else found
+
+
+def check_gpu(gpu_device: Optional[int] = None, timeout: float = 3.0) -> Check:
+    """A GPU the Vulkan driver can use (find_gpus); `gpu_device` must be among the visible ones."""
+    gpus = find_gpus(timeout)
     visible = os.environ.get("CUDA_VISIBLE_DEVICES")
     if not gpus:
         return Check("gpu", False, "no GPU found (nvidia-smi lists none, no /dev/nvidia*, no Vulkan GPU): run on a "
@@ -128,7 +139,7 @@ def check_gpu(gpu_device: Optional[int] = None, timeout: float = 3.0) -> Check:
                                    "graphics capability (docker --gpus all -e NVIDIA_DRIVER_CAPABILITIES=all)")
     if visible is not None and visible.strip() in ("", "-1"):
         return Check("gpu", False, f"CUDA_VISIBLE_DEVICES={visible!r} hides every GPU: unset it or name a GPU")
-    n = len([v for v in visible.split(",") if v.strip()]) if visible else len(gpus)
+    n = _visible_count(visible, len(gpus))
     if gpu_device is not None and not 0 <= int(gpu_device) < n:
         return Check("gpu", False, f"gpu_device {gpu_device} does not exist here ({n} GPU(s) visible: "
                                    f"0..{n - 1}); set backend_options.gpu_device accordingly")
@@ -656,17 +667,35 @@ class ThorSimulator:
         return self.controller.step(**teleport_action(pose, agent_y, (float(near["x"]), float(near["z"]))))
 
 
+def default_gpu_device(env: Optional[Mapping[str, str]] = None) -> Optional[int]:
+    """The GPU a worker's controller uses when backend_options name none: $SIMSV_THOR_GPU; else,
+    with several GPUs visible, the worker's fleet slot ($SIMSV_WORKER_SLOT, which the local fleet
+    sets: 0..N-1, a restarted worker takes its predecessor's) modulo their number, so a fleet of N
+    workers spreads round-robin over the node's GPUs, one Unity process per slot; else None
+    (ai2thor's choice)."""
+    env = os.environ if env is None else env
+    if env.get("SIMSV_THOR_GPU", "").strip().isdigit():
+        return int(env["SIMSV_THOR_GPU"])
+    slot = env.get("SIMSV_WORKER_SLOT", "").strip()
+    if slot.isdigit():
+        visible = env.get("CUDA_VISIBLE_DEVICES")
+        n = _visible_count(visible, 0 if visible is not None else len(find_gpus()))
+        if n > 1:
+            return int(slot) % n
+    return None
+
+
 def backend(houses: Any = None, gpu_device: Optional[int] = None, **kwargs: Any) -> ThorSimulator:
     """Stream-worker factory (`backend: thor`, see stream.backends.NAMED_FACTORIES):
-    constructs the simulator at worker start, so preflight failures surface there. `gpu_device`
-    defaults to $SIMSV_THOR_GPU when set."""
-    if gpu_device is None and os.environ.get("SIMSV_THOR_GPU", "").strip().isdigit():
-        gpu_device = int(os.environ["SIMSV_THOR_GPU"])
+    constructs the simulator at worker start, so preflight failures surface there. Without a
+    `gpu_device` option, default_gpu_device() picks one."""
+    if gpu_device is None:
+        gpu_device = default_gpu_device()
     return ThorSimulator(gpu_device=gpu_device, houses=houses, **kwargs)
 
 
 __all__ = ["ThorSimulator", "ThorUnavailable", "ThorActionFailed", "teleport_action", "agent_pose", "house_for_unity",
            "Check", "preflight", "thor_checks", "check_ai2thor", "check_vulkan",
-           "check_gpu", "check_build", "build_dir", "fetch_build", "scene_from_metadata", "pose_from_metadata",
+           "check_gpu", "find_gpus", "default_gpu_device", "check_build", "build_dir", "fetch_build", "scene_from_metadata", "pose_from_metadata",
            "instance_buffer_from_masks", "visible_from_instance_masks", "hubs_from_reachable", "horizontal_fov",
            "vertical_fov", "backend", "object_category"]

@@ -9,7 +9,8 @@
   buffer for every episode: zero pixel work, for transport benchmarks), ``fail_types`` (types
   whose generation raises).
 * ``thor``: real AI2-THOR renders of ProcTHOR houses (:mod:`simsv_stream.scene.thor`; needs a GPU with
-  Vulkan and the Unity build, checked by a preflight at worker start). Options: ``houses``, ``gpu_device``.
+  Vulkan and the Unity build, checked by a preflight at worker start). Options: ``houses``,
+  ``gpu_device`` (default: the worker's fleet slot round-robin over the visible GPUs).
 * ``procthor-layout``: the same ProcTHOR houses on the CPU renderer (:mod:`simsv_stream.scene.procthor`).
 * ``module:function``: a factory returning an object with ``simulate``/``generate`` (or the pair).
 """

@@ -913,7 +913,7 @@ class Dispatcher:
             if n > have:
                 self.fleet.spawn(n - have)
             elif n < have:
-                running = [wid for wid in reversed(list(self.fleet.procs)) if wid not in self.fleet.retiring]
+                running = list(reversed(self.fleet.staying()))
                 with self._cond:
                     for wid in running[: have - n]:
                         self.fleet.retire(wid)

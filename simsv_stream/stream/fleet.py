@@ -64,7 +64,9 @@ def install_exit_hooks() -> None:
 
 
 class Fleet:
-    """N worker subprocesses connected to ``connect``. Not thread-safe: one thread drives it."""
+    """N worker subprocesses connected to ``connect``. The dispatcher's threads share it (the
+    housekeeping thread reaps and respawns, control calls grow and shrink it, status reads it), so
+    every method holds one lock."""
 
     def __init__(self, connect: str, *, backend: str = "procedural", backend_options: Mapping[str, Any] | None = None,
                  heartbeat_s: float = 1.0, curve_keys: str | None = None, tag: str | None = None,
@@ -78,7 +80,9 @@ class Fleet:
         self.curve_keys = curve_keys
         self.tag = tag or f"{socket.gethostname()}-{os.getpid()}-{_fleet_counter}"
         self.log_level = log_level
+        self._lock = threading.RLock()
         self.procs: dict[str, subprocess.Popen] = {}
+        self.slots: dict[str, int] = {}     # worker id -> slot (SIMSV_WORKER_SLOT: a GPU per slot for thor)
         self.retiring: set[str] = set()
         self._next = 0
         root = str(Path(__file__).resolve().parents[2])
@@ -97,65 +101,84 @@ class Fleet:
     @property
     def size(self) -> int:
         """Workers running and not asked to leave."""
-        return sum(1 for w, p in self.procs.items() if w not in self.retiring and p.poll() is None)
+        with self._lock:
+            return sum(1 for w, p in self.procs.items() if w not in self.retiring and p.poll() is None)
 
     def pids(self) -> dict[str, int]:
-        return {w: p.pid for w, p in self.procs.items()}
+        with self._lock:
+            return {w: p.pid for w, p in self.procs.items()}
+
+    def staying(self) -> list[str]:
+        """Ids of the workers not asked to leave, oldest first."""
+        with self._lock:
+            return [w for w in self.procs if w not in self.retiring]
 
     def spawn(self, n: int = 1) -> list[str]:
-        ids = []
-        for _ in range(n):
-            wid = f"{self.tag}-w{self._next}"
-            self._next += 1
-            cmd = [sys.executable, "-m", "simsv_stream.stream.worker", "--connect", self.connect, "--id", wid,
-                   "--backend", self.backend, "--backend-options", json.dumps(self.backend_options),
-                   "--heartbeat", str(self.heartbeat_s), "--parent-pid", str(os.getpid()),
-                   "--log-level", self.log_level]
-            if self.curve_keys:
-                cmd += ["--curve-keys", str(self.curve_keys)]
-            self.procs[wid] = subprocess.Popen(cmd, env=self.env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
-            ids.append(wid)
-        return ids
+        with self._lock:
+            return [self._spawn_one() for _ in range(n)]
+
+    def _spawn_one(self) -> str:
+        wid = f"{self.tag}-w{self._next}"
+        self._next += 1
+        cmd = [sys.executable, "-m", "simsv_stream.stream.worker", "--connect", self.connect, "--id", wid,
+               "--backend", self.backend, "--backend-options", json.dumps(self.backend_options),
+               "--heartbeat", str(self.heartbeat_s), "--parent-pid", str(os.getpid()),
+               "--log-level", self.log_level]
+        if self.curve_keys:
+            cmd += ["--curve-keys", str(self.curve_keys)]
+        # the lowest slot no live worker holds: a replacement takes over its predecessor's GPU
+        held = {self.slots[w] for w, p in self.procs.items() if p.poll() is None}
+        slot = next(i for i in range(len(held) + 1) if i not in held)
+        self.slots[wid] = slot
+        env = dict(self.env, SIMSV_WORKER_SLOT=str(slot))
+        self.procs[wid] = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+        return wid
 
     def retire(self, wid: str) -> None:
         """Mark a worker as leaving on purpose (its exit is not a crash)."""
-        self.retiring.add(wid)
+        with self._lock:
+            self.retiring.add(wid)
 
     def terminate(self, wid: str) -> None:
-        p = self.procs.get(wid)
-        if p is not None and p.poll() is None:
-            self.retiring.add(wid)
-            p.terminate()
+        with self._lock:
+            p = self.procs.get(wid)
+            if p is not None and p.poll() is None:
+                self.retiring.add(wid)
+                p.terminate()
 
     def poll(self) -> list[tuple[str, int, bool]]:
         """Reap exited workers: [(worker id, return code, expected)]."""
         out = []
-        for wid, p in list(self.procs.items()):
-            rc = p.poll()
-            if rc is not None:
-                del self.procs[wid]
-                expected = wid in self.retiring
-                self.retiring.discard(wid)
-                out.append((wid, rc, expected))
+        with self._lock:
+            for wid, p in list(self.procs.items()):
+                rc = p.poll()
+                if rc is not None:
+                    del self.procs[wid]
+                    self.slots.pop(wid, None)
+                    expected = wid in self.retiring
+                    self.retiring.discard(wid)
+                    out.append((wid, rc, expected))
         return out
 
     def stop(self, timeout: float = 3.0) -> None:
         """SIGTERM every worker, wait up to ``timeout``, SIGKILL the rest."""
-        for wid, p in self.procs.items():
-            if p.poll() is None:
-                self.retiring.add(wid)
+        with self._lock:
+            for wid, p in self.procs.items():
+                if p.poll() is None:
+                    self.retiring.add(wid)
+                    try:
+                        p.terminate()
+                    except ProcessLookupError:
+                        pass
+            deadline = time.monotonic() + timeout
+            for p in self.procs.values():
                 try:
-                    p.terminate()
-                except ProcessLookupError:
-                    pass
-        deadline = time.monotonic() + timeout
-        for p in self.procs.values():
-            try:
-                p.wait(max(0.0, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait(2)
-        self.procs.clear()
+                    p.wait(max(0.0, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait(2)
+            self.procs.clear()
+            self.slots.clear()
         _LIVE.discard(self)
 
 
