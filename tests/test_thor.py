@@ -353,3 +353,15 @@ def test_real_controller_episode(tmp_path):
     assert ep.frames.rgb.shape == (8, 240, 320, 3) and ep.frames.rgb.std() > 5
     assert ep.salient_ids and {a.room for a in ep.annotations} <= {"room|1", "room|2"}
     assert generate_all(ep, np.random.default_rng(0))
+    # the conventions nothing else here can check (docs/thor.md, "First run on a GPU"):
+    # forced TeleportFull puts the camera 0.675 m above the standing agent, inside the house
+    layout = house_from_procthor(two_room_house())
+    for pose in ep.poses:
+        assert pose.position[1] == pytest.approx(1.576, abs=0.05)
+        assert any(r.contains((pose.position[0], pose.position[2])) for r in layout.rooms), pose
+    # ProcTHOR's mask keys map: floors and walls are seen in every frame, few pixels map to nothing
+    inst = ep.frames.instance
+    assert all((f == ID_FLOOR).any() and (f == ID_WALL).any() for f in inst)
+    assert (inst == ID_NONE).mean() < 0.3, (inst == ID_NONE).mean()
+    finite = ep.frames.depth[np.isfinite(ep.frames.depth)]
+    assert finite.size > 0.9 * ep.frames.depth.size and 0.3 < float(np.median(finite)) < 10.0
