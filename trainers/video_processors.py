@@ -99,6 +99,13 @@ def _normalize(x: torch.Tensor, rescale: float, mean: Sequence[float], std: Sequ
 class _TorchOnlyVideoProcessor(VideoProcessorMixin):
     hf_class_name = ""  # the transformers class this one stands in for (written on save)
     _keys: tuple[str, ...] = ()
+    # the defaults both stand-ins share with their transformers classes (CLIP normalisation of 0..1 pixels)
+    image_mean = OPENAI_CLIP_MEAN
+    image_std = OPENAI_CLIP_STD
+    rescale_factor = 1 / 255
+    do_resize = True
+    do_rescale = True
+    do_normalize = True
 
     def __init__(self, **kwargs: Any) -> None:  # noqa: D401 - plain attribute bag
         # no super().__init__: the mixin's init validates torchvision-backend kwargs we do not use
@@ -153,12 +160,6 @@ class TorchOnlyQwen2VLVideoProcessor(_TorchOnlyVideoProcessor):
     patch_size = 14
     temporal_patch_size = 2
     merge_size = 2
-    image_mean = OPENAI_CLIP_MEAN
-    image_std = OPENAI_CLIP_STD
-    rescale_factor = 1 / 255
-    do_resize = True
-    do_rescale = True
-    do_normalize = True
     min_frames = 4
     max_frames = 768
     cap_pixels_per_frame = False
@@ -216,12 +217,6 @@ class TorchOnlyLlavaOnevisionVideoProcessor(_TorchOnlyVideoProcessor):
     model_input_names = ["pixel_values_videos"]
     _keys = ("size", "image_mean", "image_std", "rescale_factor", "do_resize", "do_rescale", "do_normalize")
     size = {"height": 384, "width": 384}
-    image_mean = OPENAI_CLIP_MEAN
-    image_std = OPENAI_CLIP_STD
-    rescale_factor = 1 / 255
-    do_resize = True
-    do_rescale = True
-    do_normalize = True
 
     def preprocess(self, videos: Any, return_tensors: Any = None, **_: Any) -> BatchFeature:
         out = []
