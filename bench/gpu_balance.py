@@ -16,33 +16,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
-def make_samples(setup, n: int):
-    """n decoded Samples from the worker's own Producer (what the stream delivers), no fleet."""
-    from simsv_stream import wire
-    from simsv_stream.export import plan_orders
-    from simsv_stream.stream.backends import get_backend
-    from simsv_stream.stream.worker import Producer, Unaskable
-
-    cfg = setup.stream
-    be = get_backend(cfg.backend, cfg.backend_options)
-    prod = Producer(be)
-    chash = cfg.scales.config_hash()
-    out = []
-    for g in plan_orders(n * 3, cfg.seed, cfg.mix, cfg.scales):
-        for sid, qtype in g.items:
-            try:
-                frames, qa, prov = prod.produce(cfg.seed, sid, qtype, g.episode_seed, cfg.scales, 0, chash)
-            except Unaskable:
-                continue
-            parts = wire.encode_sample(epoch=0, sample_id=sid, frames=frames, qa=qa, provenance=prov, codec=cfg.codec,
-                                       quality=cfg.jpeg_quality)
-            parts = [bytes(memoryview(p)) for p in parts]
-            out.append(wire.decode_frames(wire.decode(parts)))
-            if len(out) >= n:
-                return out
-    return out
-
-
 def time_steps(stepper, samples, batch: int, reps: int, warm: int = 2) -> dict:
     import torch
 
@@ -68,6 +41,7 @@ def time_steps(stepper, samples, batch: int, reps: int, warm: int = 2) -> dict:
 
 def main() -> int:
     import simsv_stream.benchmarks.balance as B
+    from simsv_stream.benchmarks.step import make_samples
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--config", required=True)
@@ -101,7 +75,7 @@ def main() -> int:
     # 1) the training step alone, on fixed samples, at a few batch sizes
     t1 = time.perf_counter()
     bs = [int(x) for x in a.step_batches.split(",") if x.strip()]
-    samples = make_samples(setup, max(bs))
+    samples = make_samples(setup.stream, max(bs))
     info["sample_make_s"] = time.perf_counter() - t1
     steps = []
     for b in bs:

@@ -3,36 +3,14 @@
 # renderer) -> ZeroMQ -> torchdata -> a Qwen2.5-VL-architecture model of realistic size (random weights,
 # built from config), bf16 + LoRA, configs/qwen2.5-vl-3b-lora.yaml's training setup at 16 frames x 224^2.
 #
-# Run from the repo root on the device machine (the `run` tool), carrying .whl:
+# Run from the repo root on the device machine (the `run` tool), carrying .whl (see bench/gpu_env.sh):
 #   bash bench/gpu_balance.sh            # writes report.md, balance.png, results.json, model_step.json, log to $OUT
-# .whl holds wheels missing there (pyzmq, torchdata) and pybullet's cp312 extension alone (no pybullet_data:
-# the renderer builds every shape from GEOM_BOX primitives), stripped and xz-compressed to fit the carry limit.
 # Knobs (env): WORKERS (1,2,4,8,12), STEPS (40), POINT_TIMEOUT (18 s), HIDDEN/LAYERS/HEADS/INTER (text model),
 # BUDGET_S (wall limit of the python run, 270), PY (python3), SKIP_INSTALL=1 (packages already importable),
 # MODEL_ARGS (extra make-tiny-model args, e.g. "--vision tiny" for a CPU smoke test), EXTRA (extra overrides).
 set -u -o pipefail
-export PYTHONUNBUFFERED=1 TOKENIZERS_PARALLELISM=false
 OUT=${OUT:-runs/gpu-balance}
-mkdir -p "$OUT"
-LOG="$OUT/log.txt"
-PY=${PY:-python3}
-T0=$(date +%s)
-say() { echo "[gpu_balance +$(( $(date +%s) - T0 ))s] $*" | tee -a "$LOG"; }
-
-if [ "${SKIP_INSTALL:-0}" != 1 ]; then
-  mkdir -p /tmp/site
-  $PY -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl \
-    2>&1 | tee -a "$LOG" || { say "pip install failed"; exit 1; }
-  xz -dc .whl/pybullet-*-cp312-so.tar.xz | tar xf - -C /tmp/site || { say "pybullet unpack failed"; exit 1; }
-  export PYTHONPATH=/tmp/site:$PWD${PYTHONPATH:+:$PYTHONPATH}
-else
-  export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH}
-fi
-{ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader; nproc; $PY -c "
-import torch, transformers, peft, zmq, torchdata, pybullet, numpy
-print('torch', torch.__version__, 'cuda', torch.cuda.is_available(), 'transformers', transformers.__version__,
-      'peft', peft.__version__, 'zmq', zmq.__version__, 'numpy', numpy.__version__)"; } 2>&1 | tee -a "$LOG"
-say "imports ok"
+. bench/gpu_env.sh
 
 MODEL=${MODEL:-/dev/shm/simsv-qwen25vl-2b}
 if [ ! -f "$MODEL/config.json" ]; then

@@ -91,3 +91,39 @@ def test_train_command_bad_config_is_one_line(tmp_path, capsys):
     assert main(["train", "--model.path", str(tmp_path / "missing"), "--stream.backend", "synthetic"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: model.path: model directory")
+
+
+def test_gpu_configs_fit_one_gpu_and_drop_the_slow_settings():
+    root = Path(__file__).resolve().parents[1] / "configs"
+    paper = load_run_config(root / "sims-v-3q-llava-video-7b.yaml")
+    # full FT of 7B with bf16 AdamW did not fit 80 GB and dropped lr-sized updates: LoRA r 64, fp32 adapters
+    assert paper.lora.enabled and paper.lora.r == 64 and paper.model.upcast_trainable
+    assert paper.trainer["precision"] == "bf16-mixed"
+    for cfg in (paper, load_run_config(root / "qwen2.5-vl-3b-lora.yaml")):
+        assert cfg.model.gradient_checkpointing == "auto" and cfg.lora.dropout == 0.0
+        assert cfg.model.vision_no_grad and cfg.model.labelled_loss and cfg.model.vision_attention == "batched"
+
+
+@pytest.mark.parametrize("key,value", [("model.gradient_checkpointing", "sometimes"),
+                                       ("model.vision_attention", "windows"), ("model.compile", "maybe"),
+                                       ("optim.fused", "auto")])
+def test_speed_switches_are_validated(key, value):
+    raw = apply_overrides({"model": {"path": "m"}}, [f"{key}={value}"])
+    with pytest.raises(ConfigError) as e:
+        build_run_config(raw)
+    assert e.value.field == key
+
+
+def test_trainer_threads_leave_the_workers_their_cores():
+    from simsv_stream.commands.train import trainer_threads
+
+    cfg = build_run_config(apply_overrides({"model": {"path": "m"}},
+                                           ["stream.workers=4", "data.map_workers=2", "data.map_method=process"]))
+    assert trainer_threads(cfg, 16) == 10
+    assert trainer_threads(cfg, 4) == 1
+    ddp = build_run_config(apply_overrides({"model": {"path": "m"}},
+                                           ["stream.workers=4", "data.map_workers=2", "trainer.devices=2"]))
+    assert trainer_threads(ddp, 32) == 10  # 16 cores per rank
+    threads = build_run_config(apply_overrides({"model": {"path": "m"}},
+                                               ["stream.workers=4", "data.map_workers=2", "data.map_method=thread"]))
+    assert trainer_threads(threads, 16) == 12

@@ -30,6 +30,7 @@ from collections import Counter
 from typing import Any, Optional, Sequence
 
 import lightning as L
+import torch
 
 log = logging.getLogger(__name__)
 
@@ -152,7 +153,7 @@ class StreamMetricsCallback(L.Callback):
         self._w_wait0 = wait_s
         self._w_produced0 = produced
         self._w_gap = 0.0
-        self._w_losses: list[float] = []
+        self._w_losses: list[torch.Tensor] = []
         self._w_samples = 0
         self._w_types: Counter = Counter()
         self._w_render = 0.0
@@ -197,8 +198,8 @@ class StreamMetricsCallback(L.Callback):
             prov = getattr(getattr(ref, "sample", None), "provenance", None)
             self._w_render += float(getattr(prov, "render_s", 0.0) or 0.0)
         loss = outputs.get("loss") if isinstance(outputs, dict) else outputs
-        if loss is not None:
-            self._w_losses.append(float(loss))
+        if loss is not None:  # kept on the device: read once per flush, not once per step
+            self._w_losses.append(loss.detach() if torch.is_tensor(loss) else torch.tensor(float(loss)))
         step = int(trainer.global_step)
         n = self.every_n_steps or max(1, int(trainer.log_every_n_steps or 1))
         if step != self._last_flush_step and step % n == 0:
@@ -222,7 +223,7 @@ class StreamMetricsCallback(L.Callback):
             "stream/render_s_per_sample": self._w_render / max(1, self._w_samples),
         }
         if self._w_losses:
-            m["train/loss_window"] = sum(self._w_losses) / len(self._w_losses)
+            m["train/loss_window"] = float(torch.stack(self._w_losses).float().mean())
         for t, c in sorted(self._w_types.items()):
             m[f"types/{t}"] = float(c)
         produced = None

@@ -37,6 +37,8 @@ IGNORE_INDEX = -100
 # second_per_grid_ts: Qwen2.5-VL's seconds per temporal patch)
 _CAT_KEYS = ("pixel_values_videos", "video_grid_thw", "second_per_grid_ts")
 _PAD_VALUES = {"attention_mask": 0, "labels": IGNORE_INDEX, "mm_token_type_ids": 0}
+# what the labelled-position loss needs (trainers.loss), computed here on the CPU; not model inputs
+LOSS_KEYS = ("loss_positions", "loss_targets")
 
 
 def uniform_frame_indices(total: int, count: int) -> np.ndarray:
@@ -197,6 +199,8 @@ class VideoQACollator:
         for key in _CAT_KEYS:
             if key in encoded[0]:
                 batch[key] = torch.cat([e[key] for e in encoded], dim=0)
+        if "labels" in batch:
+            batch["loss_positions"], batch["loss_targets"] = labelled_positions(batch["labels"])
         batch["meta"] = [e["meta"] for e in encoded]
         return batch
 
@@ -226,8 +230,15 @@ class VideoQACollator:
 
 
 def model_inputs(batch: dict[str, Any]) -> dict[str, Any]:
-    """The tensors a model's forward takes (drops meta)."""
-    return {k: v for k, v in batch.items() if k != "meta"}
+    """The tensors a model's forward takes (drops meta and the loss positions)."""
+    return {k: v for k, v in batch.items() if k != "meta" and k not in LOSS_KEYS}
+
+
+def labelled_positions(labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """labels (B, L) -> positions (K,) whose next token is labelled in some row, and their targets (B, K)."""
+    following = labels[:, 1:]
+    positions = (following != IGNORE_INDEX).any(0).nonzero().squeeze(1)
+    return positions, following[:, positions]
 
 
 class SampleRef:

@@ -12,6 +12,7 @@ from .families import FAMILIES
 T = TypeVar("T")
 
 DTYPES = ("auto", "float32", "bfloat16", "float16")
+VISION_ATTENTION = ("batched", "per_window")
 
 
 def _from_mapping(cls: type[T], section: str, d: Any) -> T:
@@ -43,11 +44,17 @@ class ModelConfig:
     family: Optional[str] = None            # optional check: qwen2_vl | llava_onevision
     dtype: str = "auto"                     # base weights: auto (bf16 on CUDA, fp32 on CPU) | float32 | bfloat16 | float16
     attn_implementation: Optional[str] = None  # sdpa | eager | flash_attention_2 (None: transformers' default)
-    gradient_checkpointing: bool = False
+    gradient_checkpointing: Any = "auto"    # auto: the decoder layers needed to fit the device (trainers/memory.py)
     train_projector: bool = False           # also train the multimodal projector / merger
     upcast_trainable: bool = True           # keep trainable params (LoRA, projector copy) in fp32
     local_files_only: bool = True           # never reach the hub at run time
     checkpoint_trainable_only: bool = True  # Lightning checkpoints hold only trainable weights
+    # step speed (docs/gpu.md); each can be switched off to measure what it buys (`bench step --variants`)
+    vision_no_grad: bool = True             # a frozen vision tower runs outside autograd (trainers/frozen_vision.py)
+    vision_attention: str = "batched"       # batched: one attention call per vision block | per_window (transformers)
+    labelled_loss: bool = True              # lm_head + fp32 loss only at labelled positions (trainers/loss.py)
+    tf32: bool = True                       # TF32 matmuls for the fp32 parts (LoRA weights) on CUDA
+    compile: bool = False                   # torch.compile each decoder layer (first steps slower; then faster)
 
     def __post_init__(self) -> None:
         if not isinstance(self.path, str) or not self.path.strip():
@@ -56,6 +63,15 @@ class ModelConfig:
             raise ConfigError("model.family", f"unknown family {self.family!r}; supported: {', '.join(sorted(FAMILIES))}")
         if self.dtype not in DTYPES:
             raise ConfigError("model.dtype", f"must be one of {', '.join(DTYPES)}, got {self.dtype!r}")
+        if self.gradient_checkpointing not in (True, False, "auto"):
+            raise ConfigError("model.gradient_checkpointing",
+                              f"must be auto, true or false, got {self.gradient_checkpointing!r}")
+        if self.vision_attention not in VISION_ATTENTION:
+            raise ConfigError("model.vision_attention", f"must be one of {', '.join(VISION_ATTENTION)}, "
+                                                        f"got {self.vision_attention!r}")
+        for name in ("vision_no_grad", "labelled_loss", "tf32", "compile"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f"model.{name}", f"must be true or false, got {getattr(self, name)!r}")
 
     @classmethod
     def from_any(cls, d: Any) -> "ModelConfig":
@@ -72,7 +88,7 @@ class LoraConfig:
     enabled: bool = True
     r: int = 16
     alpha: int = 32
-    dropout: float = 0.05
+    dropout: float = 0.0                    # > 0 adds a dropout kernel and an activation copy to every adapted module
     target_modules: list[str] = field(default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj"])
     scope: str = "language_model"           # language_model: only the LLM's modules | all: every matching module
     bias: str = "none"
@@ -111,6 +127,7 @@ class OptimConfig:
     warmup_ratio: float = 0.03
     min_lr_ratio: float = 0.0               # cosine floor, as a fraction of lr
     total_steps: Optional[int] = None       # default: trainer.max_steps
+    fused: Optional[bool] = None            # fused AdamW kernel (None: on for CUDA and CPU parameters)
 
     def __post_init__(self) -> None:
         _num("optim", "lr", self.lr, 0.0, 1.0)
@@ -129,6 +146,8 @@ class OptimConfig:
         _num("optim", "min_lr_ratio", self.min_lr_ratio, 0.0, 1.0)
         if self.total_steps is not None:
             _num("optim", "total_steps", self.total_steps, 1, 1 << 31, integer=True)
+        if self.fused not in (None, True, False):
+            raise ConfigError("optim.fused", f"must be true, false or null (auto), got {self.fused!r}")
 
     @classmethod
     def from_any(cls, d: Any) -> "OptimConfig":
@@ -146,7 +165,11 @@ class DataConfig:
     """How samples become batches (collate) and how the loader batches them."""
 
     batch_size: int = 1
-    map_workers: int = 2                    # threads encoding samples (torchdata ParallelMapper)
+    map_workers: int = 2                    # parallel encoders, processes or threads (torchdata ParallelMapper);
+                                            # 0: decode + encode inline, in the trainer's prefetch thread
+    map_method: str = "process"             # process: encoders in their own processes, so the trainer process
+                                            # only moves tensors (its CPU time per sample does not grow with
+                                            # map_workers; see bench/trainer_cpu.py) | thread: in the trainer
     prefetch: int = 2                       # batches prefetched ahead of the training step
     num_frames: Optional[int] = None        # resample every video to this many frames (None: as streamed)
     max_length: Optional[int] = None        # reject longer samples (video tokens cannot be truncated)
@@ -160,6 +183,8 @@ class DataConfig:
     def __post_init__(self) -> None:
         _num("data", "batch_size", self.batch_size, 1, 1 << 16, integer=True)
         _num("data", "map_workers", self.map_workers, 0, 256, integer=True)
+        if self.map_method not in ("process", "thread"):
+            raise ConfigError("data.map_method", f"must be process or thread, got {self.map_method!r}")
         _num("data", "prefetch", self.prefetch, 0, 1024, integer=True)
         if self.num_frames is not None:
             _num("data", "num_frames", self.num_frames, 1, 1024, integer=True)

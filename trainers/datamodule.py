@@ -116,21 +116,24 @@ class StreamDataModule(L.LightningDataModule):
     """Train batches from the stream (`simsv_stream.stream.build_loader`), validation on a held-out set.
 
     stream_config: a `simsv_stream.stream.StreamConfig` (rank/world_size are filled in from the trainer).
-    encode / collate: the model's per-sample encoder (run in the stream's ParallelMapper threads) and
-        batch collate (`VideoQACollator.encode` / `.collate`).
+    encode / collate: the model's per-sample encoder (run by the stream's ParallelMapper) and batch
+        collate (`VideoQACollator.encode` / `.collate`).
+    map_method: "process" runs decode + encode in `map_workers` encoder processes (the trainer process
+        only moves tensors), "thread" in threads of the trainer process (`data.map_method`).
     eval_samples: held-out set size (0: no validation data); generated once per run at the first setup.
     sample_log_dir: if set, every trained sample is appended to `sample_log_dir/rank{r}.jsonl`
         (step, id, question type, mix version): the record of what the model saw.
     """
 
     def __init__(self, stream_config: Any, encode: Callable[[Sample], Any], collate: Callable[[list], Any],
-                 batch_size: int = 1, map_workers: int = 2, prefetch: int = 2,
+                 batch_size: int = 1, map_workers: int = 2, prefetch: int = 2, map_method: str = "process",
                  eval_samples: int = 0, eval_batch_size: int = 4, eval_seed_offset: int = 1_000_000,
                  eval_mix: Any = None, sample_log_dir: Optional[str | Path] = None, announce: bool = True) -> None:
         super().__init__()
         self.stream_config = stream_config
         self.encode, self.collate = encode, collate
         self.batch_size, self.map_workers, self.prefetch = batch_size, map_workers, prefetch
+        self.map_method = map_method
         self.eval_samples, self.eval_batch_size = eval_samples, eval_batch_size
         self.eval_seed_offset, self.eval_mix = eval_seed_offset, eval_mix
         self.sample_log_dir = Path(sample_log_dir) if sample_log_dir else None
@@ -153,7 +156,8 @@ class StreamDataModule(L.LightningDataModule):
         stream = StreamConfig.from_dict(cfg.stream, scales=cfg.scales, mix=cfg.mix)
         d = cfg.data
         return cls(stream, module.collator.encode, module.collator.collate, batch_size=d.batch_size,
-                   map_workers=d.map_workers, prefetch=d.prefetch, eval_samples=cfg.eval.samples,
+                   map_workers=d.map_workers, prefetch=d.prefetch, map_method=d.map_method,
+                   eval_samples=cfg.eval.samples,
                    eval_batch_size=cfg.eval.batch_size, eval_seed_offset=cfg.eval.seed_offset,
                    eval_mix=cfg.eval.mix, sample_log_dir=Path(cfg.output_dir) / "samples" if d.log_samples else None)
 
@@ -183,7 +187,8 @@ class StreamDataModule(L.LightningDataModule):
         self.dispatcher = Dispatcher(cfg).start()
         try:
             self.loader = build_loader(cfg, dispatcher=self.dispatcher, map_fn=self.encode, collate_fn=self.collate,
-                                       batch_size=self.batch_size, map_workers=self.map_workers, prefetch=self.prefetch)
+                                       batch_size=self.batch_size, map_workers=self.map_workers, prefetch=self.prefetch,
+                                       map_method=self.map_method)
         except BaseException:
             self.close()
             raise
@@ -198,10 +203,12 @@ class StreamDataModule(L.LightningDataModule):
                   flush=True)
 
     def close(self) -> None:
-        """Stop the dispatcher and its workers (idempotent)."""
+        """Stop the dispatcher and its workers, and the loader's encoder processes (idempotent)."""
         d, self.dispatcher = self.dispatcher, None
         if d is not None:
             d.close()
+        if self.loader is not None:
+            self.loader.close()
         self.loader = None
         self.batches = None
         if self._sample_log is not None:

@@ -21,6 +21,7 @@ class Family:
     processor_class: str           # transformers processor class
     video_processor_class: str     # transformers video processor class (needs torchvision)
     projector_modules: tuple[str, ...]  # peft modules_to_save names (matched as a dotted suffix)
+    vision_modules: tuple[str, ...]     # the vision encoder's module name(s) (matched as a dotted suffix)
     language_model_pattern: str    # regex fragment that a LoRA target's module path must contain
     end_of_turn: str               # token string closing an assistant turn
     video_token: str               # placeholder the chat template emits for a video
@@ -32,6 +33,7 @@ QWEN2_VL = Family(
     processor_class="Qwen2VLProcessor",
     video_processor_class="Qwen2VLVideoProcessor",
     projector_modules=("merger",),            # model.visual.merger (PatchMerger: ln_q + 2-layer MLP)
+    vision_modules=("visual",),               # patch_embed, blocks and the merger
     language_model_pattern=r"language_model",
     end_of_turn="<|im_end|>",
     video_token="<|video_pad|>",
@@ -43,6 +45,7 @@ LLAVA_ONEVISION = Family(
     processor_class="LlavaOnevisionProcessor",
     video_processor_class="LlavaOnevisionVideoProcessor",
     projector_modules=("multi_modal_projector",),
+    vision_modules=("vision_tower",),         # SigLIP; the projector sits outside it
     language_model_pattern=r"language_model",
     end_of_turn="<|im_end|>",
     video_token="<video>",

@@ -5,6 +5,11 @@ Loading: `AutoModelForImageTextToText.from_pretrained` and the model's own proce
 (local HF cache only by default) or a local directory. An unknown family or a missing directory fails
 with one line (ConfigError subclasses) before anything heavy happens.
 
+The step is built for GPU throughput (docs/gpu.md): a frozen vision tower runs outside autograd, Qwen
+vision windows share one attention call per block, the loss projects only labelled positions,
+gradient checkpointing is `auto` (decided on the first batch), AdamW is fused, and the loss is read on
+the host once per logging interval, not every step. Each has a config switch, measured by `bench step`.
+
 Batches come from `VideoQACollator` (trainers.collate): model tensors + `meta`. Validation batches are
 plain lists of `Sample`s (collate_fn=list); `validation_step` generates greedily and scores per type.
 """
@@ -25,7 +30,18 @@ from .collate import VideoQACollator, model_inputs
 from .config import DataConfig, LoraConfig, ModelConfig, OptimConfig
 from .errors import ModelNotFoundError, UnknownModelFamilyError
 from .families import Family, family_by_name, family_for_model_type, read_model_type
+from .frozen_vision import no_grad_frozen_vision
+from .loss import training_loss
+from .memory import (
+    MemoryPlan,
+    apply_checkpointing,
+    checkpointing_enable,
+    decoder_layers,
+    device_budget,
+    plan_checkpointing,
+)
 from .processing import load_processor
+from .vision_attention import batch_vision_attention
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +89,11 @@ class VideoVLMModule(L.LightningModule):
         self.collator = VideoQACollator(self.processor, self.family, num_frames=d.num_frames,
                                         max_length=d.max_length, system_prompt=d.system_prompt,
                                         mc_answer=d.mc_answer, video_fps=d.video_fps)
+        if self.model_cfg.tf32 and torch.cuda.is_available():
+            torch.backends.cuda.matmul.allow_tf32 = True
+            torch.backends.cudnn.allow_tf32 = True
+        self.memory_plan: Optional[MemoryPlan] = None
+        self._logged_step = -1
         self.model = self._build_model()
         self._val_records: list[dict[str, Any]] = []
         self.last_eval: Optional[Any] = None  # simsv_stream.eval.Report of the last validation
@@ -91,9 +112,8 @@ class VideoVLMModule(L.LightningModule):
             first = (str(e).strip().splitlines() or [type(e).__name__])[0]
             raise ModelNotFoundError("model.path", f"cannot load weights of {cfg.path!r}: {first}") from None
         model.requires_grad_(False)
-        if cfg.gradient_checkpointing:
-            model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
-            model.config.use_cache = False
+        if cfg.gradient_checkpointing is True:  # every layer, transformers' way; auto decides on the first batch
+            checkpointing_enable(model)
         if self.lora_cfg.enabled:
             from peft import LoraConfig as PeftLoraConfig
             from peft import get_peft_model
@@ -122,6 +142,13 @@ class VideoVLMModule(L.LightningModule):
             for p in model.parameters():
                 if p.requires_grad and p.dtype != torch.float32:
                     p.data = p.data.float()
+        if cfg.vision_no_grad:
+            no_grad_frozen_vision(model, self.family)
+        if cfg.vision_attention == "batched":
+            batch_vision_attention(model)
+        if cfg.compile:
+            for layer in decoder_layers(model):
+                layer.compile()
         model.train()  # from_pretrained returns eval mode; Lightning keeps the mode it finds
         n_train = sum(p.numel() for p in model.parameters() if p.requires_grad)
         n_all = sum(p.numel() for p in model.parameters())
@@ -145,11 +172,29 @@ class VideoVLMModule(L.LightningModule):
         return self.model(**inputs)
 
     # --------------------------------------------------------------- training ---------------------------
+    def plan_memory(self, batch: dict[str, Any]) -> Optional[MemoryPlan]:
+        """`gradient_checkpointing: auto`, decided once, on the first batch (its token count)."""
+        if self.model_cfg.gradient_checkpointing != "auto" or self.memory_plan is not None:
+            return self.memory_plan
+        labelled = int(batch["loss_targets"].numel()) if "loss_targets" in batch else int(batch["input_ids"].numel())
+        plan = plan_checkpointing(self.model, int(batch["input_ids"].numel()), labelled, device_budget(self.device))
+        apply_checkpointing(self.model, plan.checkpointed_layers)
+        log.info("%s", plan.describe())
+        self.memory_plan = plan
+        return plan
+
+    def training_loss(self, batch: dict[str, Any]) -> torch.Tensor:
+        self.plan_memory(batch)
+        return training_loss(self.model, batch, labelled_only=self.model_cfg.labelled_loss)
+
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
-        out = self.model(**model_inputs(batch))
-        loss = out.loss
-        n = int(batch["input_ids"].shape[0])
-        self.log("train/loss", loss, prog_bar=True, batch_size=n)
+        loss = self.training_loss(batch)
+        # reading the loss waits for the GPU: once per logging interval, not every micro-batch
+        trainer = getattr(self, "_trainer", None)
+        every = max(1, int(getattr(trainer, "log_every_n_steps", 1) or 1))
+        if self.global_step % every == 0 and self.global_step != self._logged_step:
+            self._logged_step = self.global_step
+            self.log("train/loss", float(loss.detach()), prog_bar=True, batch_size=int(batch["input_ids"].shape[0]))
         return loss
 
     def configure_optimizers(self) -> dict[str, Any]:
@@ -169,7 +214,10 @@ class VideoVLMModule(L.LightningModule):
         if proj:
             groups.append({"params": proj, "weight_decay": o.weight_decay, "lr": o.projector_lr})
         groups = [g for g in groups if g["params"]]
-        optimizer = torch.optim.AdamW(groups, lr=o.lr, betas=o.betas, eps=o.eps)
+        # one multi-tensor kernel instead of ~9 ops per parameter tensor (CUDA and CPU both have it)
+        fused = o.fused if o.fused is not None else all(p.device.type in ("cuda", "cpu")
+                                                        for g in groups for p in g["params"])
+        optimizer = torch.optim.AdamW(groups, lr=o.lr, betas=o.betas, eps=o.eps, fused=fused)
         total = self._total_steps()
         warmup = o.warmup_steps if o.warmup_steps is not None else int(round(o.warmup_ratio * total))
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, cosine_with_warmup(warmup, total, o.min_lr_ratio))

@@ -176,7 +176,8 @@ def _round_up(n: int, k: int = 64) -> int:
 
 def _tiny_qwen2_vl(tok, seed: int, hidden: int, layers: int, frame_side: int, v2_5: bool = False,
                    vision_size: str = "tiny", heads: int = 4, kv_heads: int = 2,
-                   intermediate: Optional[int] = None, model_vocab: Optional[int] = None):
+                   intermediate: Optional[int] = None, model_vocab: Optional[int] = None,
+                   vision_hidden: Optional[int] = None):
     import transformers
     from transformers import Qwen2VLImageProcessorPil
 
@@ -195,13 +196,15 @@ def _tiny_qwen2_vl(tok, seed: int, hidden: int, layers: int, frame_side: int, v2
         if full:  # Qwen2.5-VL-3B/7B's vision config
             vision.update(depth=32, hidden_size=1280, intermediate_size=3420, num_heads=16, patch_size=14,
                           window_size=112, fullatt_block_indexes=[7, 15, 23, 31])
+            if vision_hidden:  # same depth, windows and heads; narrower (3420/1280 keeps the MLP ratio)
+                vision.update(hidden_size=vision_hidden, intermediate_size=vision_hidden * 3420 // 1280)
         cfg_cls, model_cls, proc_cls = (transformers.Qwen2_5_VLConfig, transformers.Qwen2_5_VLForConditionalGeneration,
                                         transformers.Qwen2_5_VLProcessor)
     else:
         vision = dict(depth=1, embed_dim=32, hidden_size=hidden, num_heads=2, mlp_ratio=2, patch_size=4,
                       spatial_merge_size=2, temporal_patch_size=2, in_channels=3)
         if full:  # Qwen2-VL-2B/7B's vision config
-            vision.update(depth=32, embed_dim=1280, num_heads=16, mlp_ratio=4, patch_size=14)
+            vision.update(depth=32, embed_dim=vision_hidden or 1280, num_heads=16, mlp_ratio=4, patch_size=14)
         cfg_cls, model_cls, proc_cls = (transformers.Qwen2VLConfig, transformers.Qwen2VLForConditionalGeneration,
                                         transformers.Qwen2VLProcessor)
     cfg = cfg_cls(
@@ -280,14 +283,15 @@ def build_tiny_model(out_dir: str | Path, family: str = "qwen2_vl", seed: int = 
                      layers: int = 2, frame_side: int = 64, vocab_size: int = 1024, overwrite: bool = False,
                      heads: int = 4, kv_heads: int = 2, intermediate: Optional[int] = None,
                      vision: str = "tiny", model_vocab: Optional[int] = None, dtype: Optional[str] = None,
-                     device: Optional[str] = None) -> Path:
+                     device: Optional[str] = None, vision_hidden: Optional[int] = None) -> Path:
     """Write a tiny random model to out_dir and return the path. `family`: qwen2_vl, qwen2_5_vl (the
     Qwen2.5-VL architecture of the qwen2_vl family) or llava_onevision.
 
     Sizing (Qwen2-VL families; for GPU benchmarks of a realistic-size model with random weights):
     `heads`/`kv_heads`/`intermediate` of the text model, `vision="full"` for the released checkpoints'
     vision tower (patch 14, 32 blocks of width 1280) instead of the 1-block toy one, `model_vocab` to pad
-    the embedding/lm_head to a real vocabulary size (151936 for Qwen2-VL), `dtype` (e.g. bfloat16) to
+    the embedding/lm_head to a real vocabulary size (151936 for Qwen2-VL), `vision_hidden` to keep that
+    tower's depth and window layout at a small width (a CPU structure model), `dtype` (e.g. bfloat16) to
     save the weights in, `device` (e.g. cuda) to build the random weights on."""
     import torch
     from transformers import GenerationConfig
@@ -306,6 +310,9 @@ def build_tiny_model(out_dir: str | Path, family: str = "qwen2_vl", seed: int = 
     if heads < 1 or kv_heads < 1 or heads % kv_heads or hidden % heads or (hidden // heads) % 2:
         raise ConfigError("heads", f"need heads % kv_heads == 0 and hidden / heads even, got hidden "
                                    f"{hidden}, heads {heads}, kv_heads {kv_heads}")
+    if vision_hidden is not None and (vision != "full" or vision_hidden < 64 or vision_hidden % 64):
+        raise ConfigError("vision_hidden", f"needs --vision full and a multiple of 64 (16 heads, rotary halves), "
+                                           f"got {vision_hidden} with --vision {vision}")
     if fam.name != "qwen2_vl" and (vision != "tiny" or heads != 4 or kv_heads != 2 or intermediate or model_vocab):
         raise ConfigError("family", "--vision/--heads/--kv-heads/--intermediate/--model-vocab: Qwen2-VL families only")
     out.mkdir(parents=True, exist_ok=True)
@@ -319,7 +326,8 @@ def build_tiny_model(out_dir: str | Path, family: str = "qwen2_vl", seed: int = 
         if fam.name == "qwen2_vl":
             model, processor = _tiny_qwen2_vl(tok, seed, hidden, layers, frame_side, v2_5=(arch == "qwen2_5_vl"),
                                               vision_size=vision, heads=heads, kv_heads=kv_heads,
-                                              intermediate=intermediate, model_vocab=model_vocab)
+                                              intermediate=intermediate, model_vocab=model_vocab,
+                                              vision_hidden=vision_hidden)
         else:
             model, processor = _tiny_llava_onevision(tok, seed, hidden, layers, frame_side)
     # A frozen random lm_head at the usual init (std 0.02) bounds every logit by |row|*|normed h| ~ 1.3

@@ -245,8 +245,8 @@ def recommend(points: Sequence[Point], batch_size: int, *, model_step_ms: Option
             f"(= target / per-worker rate, one core each); this host runs about {local} beside the trainer, so start "
             f"{remote} on other hosts: `simsv-stream workers --connect tcp://TRAINER:PORT -n N` (bind the trainer's "
             f"stream.endpoint beyond loopback with stream.curve_keys).") if projected else ""
-    pipeline_txt = ("the trainer-side pipeline (decode + encode in data.map_workers threads, collate, the dispatcher "
-                    "thread) or CPU shared by the trainer and the workers on this host")
+    pipeline_txt = ("the trainer-side pipeline (decode + encode in data.map_workers processes or threads, collate, "
+                    "the dispatcher thread) or CPU shared by the trainer and the workers on this host")
     if best_cap >= target * 0.98:
         render_bound, bottleneck = False, "pipeline/cpu"
         text = (f"not render-bound, still waiting: {wait_txt}, although the fleet can make {best_cap:.1f} samples/s; "
@@ -427,6 +427,7 @@ class BenchSetup:
     prefetch: int
     run_config: Any = None        # trainers RunConfig (model mode)
     config_path: str = ""
+    map_method: str = "process"   # data.map_method: encoders in processes or in threads of this process
 
 
 def load_setup(path: str | Path, overrides: Sequence[str] = (), *, model: bool = True,
@@ -464,7 +465,7 @@ def load_setup(path: str | Path, overrides: Sequence[str] = (), *, model: bool =
     b = int(batch_size or data.batch_size)
     if b < 1:
         raise ConfigError("--batch-size", f"must be >= 1, got {b}")
-    return BenchSetup(scfg, b, int(data.map_workers), int(data.prefetch), rc, str(p))
+    return BenchSetup(scfg, b, int(data.map_workers), int(data.prefetch), rc, str(p), map_method=data.map_method)
 
 
 # ==============================================================================================
@@ -528,17 +529,15 @@ class ModelStep:
     def step(self, batch: Any) -> None:
         import torch
 
-        from trainers.collate import model_inputs
-
         batch = self.module.transfer_batch_to_device(batch, self.device, 0)
-        out = self.module.model(**model_inputs(batch))
-        out.loss.backward()
+        loss = self.module.training_loss(batch)
+        loss.backward()
         self.optimizer.step()
         self.scheduler.step()
         self.optimizer.zero_grad(set_to_none=True)
         if self.device.type == "cuda":
             torch.cuda.synchronize()
-        self.losses.append(float(out.loss.detach()))
+        self.losses.append(float(loss.detach()))
         self.batch_ids.append(tuple(int(m["sample_id"]) for m in batch.get("meta", ())))
 
     def loss_summary(self) -> str:
@@ -571,20 +570,20 @@ class ModelStep:
 
 
 class _WireTap:
-    """The loader's decode step, wrapped: counts wire bytes, latency and provenance of each sample."""
+    """The loader's ``on_sample`` hook (in this process, whatever data.map_method): counts wire bytes,
+    latency and provenance of each sample."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.records: list[tuple[float, int, float, dict]] = []   # (time, bytes, latency s, provenance)
 
-    def __call__(self, ws: Any) -> Any:
+    def __call__(self, ws: Any) -> None:
         from .. import wire
 
         nbytes = ws.nbytes + len(wire.pack_header(ws.header))
         lat = (ws.received_at - ws.ordered_at) if ws.ordered_at else float("nan")
         with self.lock:
             self.records.append((time.perf_counter(), nbytes, lat, ws.header.get("provenance") or {}))
-        return wire.decode_frames(ws)
 
     def since(self, t: float) -> list[tuple[float, int, float, dict]]:
         with self.lock:
@@ -719,10 +718,11 @@ def measure(setup: BenchSetup, stepper: Any, *, workers: int, scales: Any, codec
     t_start = time.perf_counter()
     with worker_stderr(worker_log):
         d = Dispatcher(cfg, log_changes=False).start()
+    loader = None
     try:
         loader = build_loader(cfg, dispatcher=d, map_fn=stepper.encode, collate_fn=stepper.collate,
                               batch_size=setup.batch_size, map_workers=setup.map_workers, prefetch=setup.prefetch,
-                              decode=tap)
+                              map_method=setup.map_method, on_sample=tap)
         it = iter(loader)
         batch = next(it)
         p.ttfb_s = time.perf_counter() - t_start
@@ -770,6 +770,8 @@ def measure(setup: BenchSetup, stepper: Any, *, workers: int, scales: Any, codec
             recs = tap.since(t_win)  # more provenance for the stage split
     finally:
         d.close()
+        if loader is not None:
+            loader.close()  # its encoder processes, now rather than when the loader is collected
     if recs:
         p.bytes_per_sample = sum(r[1] for r in recs) / len(recs)
         lats = [r[2] for r in recs if r[2] == r[2]]

@@ -9,11 +9,12 @@ import importlib
 # modules exposing register_bench(bench_subparsers), in the order `bench --help` lists them; they keep
 # heavy imports inside run()
 BENCH_MODULES: list[str] = ["simsv_stream.benchmarks.render", "simsv_stream.benchmarks.balance",
-                            "simsv_stream.benchmarks.transport", "simsv_stream.benchmarks.stream"]
+                            "simsv_stream.benchmarks.step", "simsv_stream.benchmarks.transport",
+                            "simsv_stream.benchmarks.stream"]
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("bench", help="benchmarks: render, balance, transport, stream",
+    p = subparsers.add_parser("bench", help="benchmarks: render, balance, step, transport, stream",
                               description=__doc__)
     bsub = p.add_subparsers(dest="bench_command", metavar="BENCH")
     for path in BENCH_MODULES:

@@ -28,6 +28,9 @@ def register(subparsers) -> None:
     p.add_argument("--vision", default="tiny", choices=("tiny", "full"),
                    help="Qwen2-VL: 1-block toy vision tower (default) or the released checkpoints' (patch 14, "
                         "32 blocks x 1280)")
+    p.add_argument("--vision-hidden", type=int, default=None,
+                   help="with --vision full: the released depth and window layout at this width (a multiple of 64; "
+                        "e.g. 128: a structure model whose op counts match the real tower, built in seconds on CPU)")
     p.add_argument("--model-vocab", type=int, default=None,
                    help="Qwen2-VL: pad embedding/lm_head to this vocabulary size (e.g. 151936)")
     p.add_argument("--dtype", default=None, help="save the weights in this dtype (e.g. bfloat16; default float32)")
@@ -43,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
     out = build_tiny_model(args.dir, family=args.family, seed=args.seed, hidden=args.hidden, layers=args.layers,
                            frame_side=args.frame_side, overwrite=args.overwrite, heads=args.heads,
                            kv_heads=args.kv_heads, intermediate=args.intermediate, vision=args.vision,
+                           vision_hidden=args.vision_hidden,
                            model_vocab=args.model_vocab, dtype=args.dtype, device=args.device)
     print(f"tiny {args.family} model written to {out} in {time.perf_counter() - t0:.1f}s")
     return 0

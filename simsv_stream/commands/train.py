@@ -94,6 +94,17 @@ def _resume_path(resume: Any, out: Any) -> Any:
     return str(p)
 
 
+def trainer_threads(cfg: Any, cores: int) -> int:
+    """Intra-op threads for the trainer process: the cores of this rank (cores / devices on the node) left
+    after its local workers and encoder processes, at least 1. torch's default (every core) starts OpenMP
+    teams that fight the render workers for the same cores, and the trainer's own CPU work is small."""
+    devices = cfg.trainer.get("devices", 1)
+    per_node = devices if isinstance(devices, int) and devices > 0 else len(devices) if isinstance(devices, list) else 1
+    local_workers = int((cfg.stream or {}).get("workers", 4))
+    encoders = cfg.data.map_workers if cfg.data.map_method == "process" else 0
+    return max(1, cores // max(1, per_node) - local_workers - encoders)
+
+
 def run(args: argparse.Namespace) -> int:
     import json
     import time
@@ -117,7 +128,10 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(cfg.to_dict(), indent=2, default=str))
         return 0
 
+    import os
+
     import lightning as L
+    import torch
     from lightning.pytorch.callbacks import ModelCheckpoint
     from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
@@ -125,6 +139,7 @@ def run(args: argparse.Namespace) -> int:
     from trainers.module import VideoVLMModule
 
     L.seed_everything(cfg.seed_everything, workers=True)
+    torch.set_num_threads(trainer_threads(cfg, len(os.sched_getaffinity(0))))
     module = VideoVLMModule(cfg.model, cfg.lora, cfg.optim, cfg.data, max_new_tokens=cfg.eval.max_new_tokens)
     datamodule = build_datamodule(cfg, module)
     trainer_kwargs = dict(cfg.trainer)
