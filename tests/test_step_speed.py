@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+import zlib
 import subprocess
 import sys
 from pathlib import Path
@@ -115,6 +116,29 @@ def test_trainable_merger_keeps_its_gradient(structure, batch):
     merger = [p for n, p in visual.named_parameters() if "merger" in n and p.requires_grad]
     assert merger and all(p.grad is not None for p in merger)
     assert all(p.grad is None for n, p in visual.named_parameters() if "blocks" in n)
+
+
+def test_lora_on_vision_blocks_gets_exact_gradients(structure, batch):
+    # adapters on every vision block (scope all): a later block's frozen norm and MLP sit downstream of an
+    # earlier block's adapter, so they must still pass its gradient back
+    lora = {"scope": "all", "target_modules": ["qkv", "q_proj", "v_proj"], "r": 4, "alpha": 8}
+    grads = []
+    for no_grad in (True, False):
+        rc = build_run_config({**_raw(structure), "lora": lora, "model": {"path": str(structure),
+                                                                          "vision_no_grad": no_grad}})
+        torch.manual_seed(0)
+        module = VideoVLMModule(rc.model, rc.lora, rc.optim, rc.data)
+        for n, p in module.model.named_parameters():  # lora_B starts at zero: give every adapter a path
+            if "lora_B" in n:
+                torch.nn.init.normal_(p, std=0.02, generator=torch.Generator().manual_seed(zlib.crc32(n.encode())))
+        module.training_loss(batch).backward()
+        grads.append({n: p.grad for n, p in module.model.named_parameters() if p.requires_grad})
+    fast, ref = grads
+    assert any(".visual.blocks.0." in n for n in fast)
+    assert fast.keys() == ref.keys()
+    for n in ref:
+        assert fast[n] is not None and ref[n] is not None, f"{n} got no gradient"
+        torch.testing.assert_close(fast[n], ref[n], rtol=1e-4, atol=1e-6, msg=n)
 
 
 @pytest.mark.parametrize("lengths", [(64, 64, 64, 64), (64, 16, 48, 64, 8)], ids=["equal", "ragged"])

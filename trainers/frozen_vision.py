@@ -6,10 +6,14 @@ gradient. It gets one anyway: transformers' `enable_input_require_grads` (called
 Qwen2.5-VL's vision model declares `patch_embed` as its input embeddings. So all 32 vision blocks were
 checkpointed, recomputed and backpropagated, about half of a LoRA step's host ops, for no gradient.
 
-`no_grad_frozen_vision` wraps the forward of each maximal frozen part of the vision encoder in
-`torch.no_grad()`: the whole encoder when nothing in it trains, else its frozen children (Qwen's blocks
-and patch embedding when the merger trains as the projector, or LoRA with scope `all` on some blocks).
-Trainable parts keep their graph, so their gradients are exactly what they were.
+`no_grad_frozen_vision` wraps the forward of every frozen part of the vision encoder (the whole encoder
+when nothing in it trains) so that it runs under `torch.no_grad()` unless one of its inputs is fed by
+the graph of something trainable (a tensor with a grad_fn). That keeps gradients exact wherever a
+trainable part sits upstream (LoRA with scope `all` on the vision blocks: a later block's frozen norm
+and MLP still pass the gradient back to the earlier blocks' adapters), while Qwen's patch embedding and
+blocks run without a graph in front of a trainable merger. A leaf that merely requires grad, which the
+input-grad hooks make of the patch embedding's output, is fed by nothing trainable, so it does not
+count.
 """
 from __future__ import annotations
 
@@ -25,9 +29,21 @@ def _trains(module: torch.nn.Module) -> bool:
     return any(p.requires_grad for p in module.parameters())
 
 
-def _no_grad(forward: Callable[..., Any]) -> Callable[..., Any]:
+def _fed_by_graph(x: Any) -> bool:
+    if isinstance(x, torch.Tensor):
+        return x.grad_fn is not None
+    if isinstance(x, (tuple, list)):
+        return any(_fed_by_graph(v) for v in x)
+    if isinstance(x, dict):
+        return any(_fed_by_graph(v) for v in x.values())
+    return False
+
+
+def _no_grad_unless_fed(forward: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(forward)
     def run(*args: Any, **kwargs: Any) -> Any:
+        if _fed_by_graph(args) or _fed_by_graph(kwargs):
+            return forward(*args, **kwargs)
         with torch.no_grad():
             return forward(*args, **kwargs)
 
@@ -36,10 +52,10 @@ def _no_grad(forward: Callable[..., Any]) -> Callable[..., Any]:
 
 def _wrap_frozen(module: torch.nn.Module, wrapped: list[str], name: str) -> None:
     is_container = isinstance(module, (torch.nn.ModuleList, torch.nn.ModuleDict, torch.nn.Sequential))
-    # a module without weights (an activation between two trained layers) must keep the graph flowing
+    # a module without weights saves no graph of its own: left as it is
     has_weights = next(module.parameters(), None) is not None
     if has_weights and not _trains(module) and not is_container:
-        module.forward = _no_grad(module.forward)
+        module.forward = _no_grad_unless_fed(module.forward)
         wrapped.append(name)
         return
     for child_name, child in module.named_children():
