@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import json
 import math
-import zlib
 import subprocess
 import sys
+import zlib
 from pathlib import Path
 
 import pytest
@@ -90,8 +90,9 @@ def _run_step(module: VideoVLMModule, batch: dict) -> dict[str, int]:
     return calls
 
 
-def test_frozen_vision_runs_once_without_graph(structure, batch):
-    module = _module(structure)
+@pytest.mark.parametrize("checkpointing", ["auto", True])
+def test_frozen_vision_runs_once_without_graph(structure, batch, checkpointing):
+    module = _module(structure, gradient_checkpointing=checkpointing)
     calls = _run_step(module, batch)
     depth = len(_vision_blocks(module))
     assert depth == 32
@@ -109,9 +110,10 @@ def test_without_the_fix_the_vision_tower_is_backpropagated(structure, batch):
     assert calls["backward"] == 32 and calls["forward"] == 2 * 32  # forward + recompute
 
 
-def test_trainable_merger_keeps_its_gradient(structure, batch):
-    module = _module(structure, train_projector=True)
-    _run_step(module, batch)
+@pytest.mark.parametrize("checkpointing", ["auto", True])
+def test_trainable_merger_keeps_its_gradient(structure, batch, checkpointing):
+    module = _module(structure, train_projector=True, gradient_checkpointing=checkpointing)
+    assert _run_step(module, batch)["backward"] == 0  # the blocks in front of the merger: no graph
     (_, visual), = vision_encoders(module.model, module.family)
     merger = [p for n, p in visual.named_parameters() if "merger" in n and p.requires_grad]
     assert merger and all(p.grad is not None for p in merger)

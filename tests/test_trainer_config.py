@@ -117,13 +117,17 @@ def test_speed_switches_are_validated(key, value):
 def test_trainer_threads_leave_the_workers_their_cores():
     from simsv_stream.commands.train import trainer_threads
 
+    gpu = "trainer.accelerator=gpu"
     cfg = build_run_config(apply_overrides({"model": {"path": "m"}},
-                                           ["stream.workers=4", "data.map_workers=2", "data.map_method=process"]))
+                                           ["stream.workers=4", "data.map_workers=2", "data.map_method=process", gpu]))
     assert trainer_threads(cfg, 16) == 10
     assert trainer_threads(cfg, 4) == 1
     ddp = build_run_config(apply_overrides({"model": {"path": "m"}},
-                                           ["stream.workers=4", "data.map_workers=2", "trainer.devices=2"]))
+                                           ["stream.workers=4", "data.map_workers=2", "trainer.devices=2", gpu]))
     assert trainer_threads(ddp, 32) == 10  # 16 cores per rank
     threads = build_run_config(apply_overrides({"model": {"path": "m"}},
-                                               ["stream.workers=4", "data.map_workers=2", "data.map_method=thread"]))
+                                               ["stream.workers=4", "data.map_workers=2", "data.map_method=thread",
+                                                gpu]))
     assert trainer_threads(threads, 16) == 12
+    cpu = build_run_config(apply_overrides({"model": {"path": "m"}}, ["trainer.accelerator=cpu"]))
+    assert trainer_threads(cpu, 16) is None  # the step itself runs on the CPU: torch's default

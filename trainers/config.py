@@ -50,7 +50,7 @@ class ModelConfig:
     local_files_only: bool = True           # never reach the hub at run time
     checkpoint_trainable_only: bool = True  # Lightning checkpoints hold only trainable weights
     # step speed (docs/gpu.md); each can be switched off to measure what it buys (`bench step --variants`)
-    vision_no_grad: bool = True             # a frozen vision tower runs outside autograd (trainers/frozen_vision.py)
+    vision_no_grad: bool = True             # frozen vision weights stay outside autograd (trainers/frozen_vision.py)
     vision_attention: str = "batched"       # batched: one attention call per vision block | per_window (transformers)
     labelled_loss: bool = True              # lm_head + fp32 loss only at labelled positions (trainers/loss.py)
     tf32: bool = True                       # TF32 matmuls for the fp32 parts (LoRA weights) on CUDA

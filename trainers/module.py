@@ -30,7 +30,7 @@ from .collate import VideoQACollator, model_inputs
 from .config import DataConfig, LoraConfig, ModelConfig, OptimConfig
 from .errors import ModelNotFoundError, UnknownModelFamilyError
 from .families import Family, family_by_name, family_for_model_type, read_model_type
-from .frozen_vision import no_grad_frozen_vision
+from .frozen_vision import detach_frozen_vision
 from .loss import training_loss
 from .memory import (
     MemoryPlan,
@@ -143,7 +143,7 @@ class VideoVLMModule(L.LightningModule):
                 if p.requires_grad and p.dtype != torch.float32:
                     p.data = p.data.float()
         if cfg.vision_no_grad:
-            no_grad_frozen_vision(model, self.family)
+            detach_frozen_vision(model, self.family)
         if cfg.vision_attention == "batched":
             batch_vision_attention(model)
         if cfg.compile:

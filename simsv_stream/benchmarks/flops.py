@@ -3,8 +3,10 @@
 Useful work, per batch (what a perfect implementation must compute; recompute, padding, logits at
 unlabelled positions and the optimizer are overhead, not useful work):
 
-    vision  2 x P_vision x patches                  frozen encoder: forward only (a vision weight that
-                                                    trains adds 4 x its parameters x patches)
+    vision  2 x P_vision x patches                  frozen encoder and projector: forward only (a weight
+                                                    there that trains adds 4 x its parameters x patches;
+                                                    Qwen's merger really runs on patches / 4, with 4x
+                                                    wider inputs: the same FLOPs)
     decoder 4 x P_decoder x tokens                  forward (2) + input-gradient backward (2); the
                                                     LoRA/projector weight gradients add 2 x P_trainable x tokens
     head    4 x P_head x labelled tokens            lm_head where a label is (forward + input gradient)
@@ -25,7 +27,8 @@ import torch
 # first match wins, so the more specific names come first
 PEAK_BF16_TFLOPS: tuple[tuple[str, float], ...] = (
     ("H200", 989.0), ("H100 PCIe", 756.0), ("H100 NVL", 835.0), ("H100", 989.0), ("H800", 989.0),
-    ("GH200", 989.0), ("B200", 2250.0), ("A100", 312.0), ("A800", 312.0), ("L40S", 362.0), ("L4", 121.0),
+    ("GH200", 989.0), ("B200", 2250.0), ("A100", 312.0), ("A800", 312.0), ("L40S", 362.0), ("L40", 181.0),
+    ("L4", 121.0),
     ("A10G", 125.0), ("RTX 4090", 165.0), ("RTX 6000 Ada", 364.0),
 )
 
@@ -57,10 +60,13 @@ class StepWork:
 
 
 def step_work(model: torch.nn.Module, vision_names: tuple[str, ...], batch: dict[str, Any]) -> StepWork:
-    """Parameter counts by part (names as in transformers' VLMs, peft-wrapped or not) and the batch's sizes."""
+    """Parameter counts by part (names as in transformers' VLMs, peft-wrapped or not) and the batch's sizes.
+    vision_names: the vision encoder's and the projector's module names (they run on the patches)."""
     vis = vis_train = dec = head = train = 0
     for name, p in model.named_parameters():
         parts = name.split(".")
+        if "original_module" in parts:  # peft's stand-by copy of a module it trains (modules_to_save): never runs
+            continue
         n = p.numel()
         train += n if p.requires_grad else 0
         if any(v in parts for v in vision_names):

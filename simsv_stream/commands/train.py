@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import fields
-from typing import Any
+from typing import Any, Optional
 
 # dotted options listed in --help; any other key works as `section.key=value`
 _TRAINER_KEYS = ("max_steps", "accelerator", "devices", "precision", "accumulate_grad_batches",
@@ -94,13 +94,21 @@ def _resume_path(resume: Any, out: Any) -> Any:
     return str(p)
 
 
-def trainer_threads(cfg: Any, cores: int) -> int:
-    """Intra-op threads for the trainer process: the cores of this rank (cores / devices on the node) left
-    after its local workers and encoder processes, at least 1. torch's default (every core) starts OpenMP
-    teams that fight the render workers for the same cores, and the trainer's own CPU work is small."""
+def trainer_threads(cfg: Any, cores: int) -> Optional[int]:
+    """Intra-op threads for a trainer process whose step runs on a GPU: the cores of this rank (cores /
+    devices on the node) left after its local workers and encoder processes, at least 1. torch's default
+    (every core) starts OpenMP teams that fight the render workers for the same cores, while the trainer's
+    own CPU work is small. None (torch's default) when the step itself runs on the CPU."""
+    import torch
+
+    accelerator = str(cfg.trainer.get("accelerator", "auto"))
+    if accelerator == "cpu" or (accelerator == "auto" and not torch.cuda.is_available()):
+        return None
     devices = cfg.trainer.get("devices", 1)
     per_node = devices if isinstance(devices, int) and devices > 0 else len(devices) if isinstance(devices, list) else 1
-    local_workers = int((cfg.stream or {}).get("workers", 4))
+    from simsv_stream.stream.config import StreamConfig
+
+    local_workers = int((cfg.stream or {}).get("workers", StreamConfig.workers))
     encoders = cfg.data.map_workers if cfg.data.map_method == "process" else 0
     return max(1, cores // max(1, per_node) - local_workers - encoders)
 
@@ -139,7 +147,9 @@ def run(args: argparse.Namespace) -> int:
     from trainers.module import VideoVLMModule
 
     L.seed_everything(cfg.seed_everything, workers=True)
-    torch.set_num_threads(trainer_threads(cfg, len(os.sched_getaffinity(0))))
+    threads = trainer_threads(cfg, len(os.sched_getaffinity(0)))
+    if threads is not None:
+        torch.set_num_threads(threads)
     module = VideoVLMModule(cfg.model, cfg.lora, cfg.optim, cfg.data, max_new_tokens=cfg.eval.max_new_tokens)
     datamodule = build_datamodule(cfg, module)
     trainer_kwargs = dict(cfg.trainer)
