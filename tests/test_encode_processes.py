@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from _procs import alive
 
 from simsv_stream.config import Scales
 from simsv_stream.errors import ConfigError
@@ -66,21 +67,9 @@ def _run(collator: VideoQACollator, method: str, *, codec: str = "jpeg", batches
     return [b for b, _ in out], [w for _, ws in out for w in ws]
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
 def _gone(pids: set[int], timeout: float = 5.0) -> bool:
     t0 = time.monotonic()
-    while any(_alive(p) for p in pids):
+    while any(alive(p) for p in pids):
         if time.monotonic() - t0 > timeout:
             return False
         time.sleep(0.05)
@@ -149,7 +138,7 @@ def test_kill9_of_the_trainer_takes_the_encoders_down(tmp_path, tmp_path_factory
                          env=dict(os.environ, PYTHONPATH=str(root)))
     try:
         encoders = {int(x) for x in p.stdout.readline().split()}
-        assert encoders and p.pid not in encoders and all(_alive(x) for x in encoders)
+        assert encoders and p.pid not in encoders and all(alive(x) for x in encoders)
     finally:
         p.kill()                                             # kill -9: no atexit, no handler
         p.wait(10)

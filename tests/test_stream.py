@@ -19,6 +19,7 @@ import time
 import numpy as np
 import pytest
 import zmq
+from _procs import alive
 
 from simsv_stream import wire
 from simsv_stream.config import Scales
@@ -54,18 +55,6 @@ def _wait(pred, timeout=10.0, step=0.05):
     return False
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:  # a zombie is dead for our purposes
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
 # ----------------------------------------------------------------------------------------------
 def test_in_order_exactly_once_and_deterministic_content():
     with Dispatcher(_cfg(workers=3, seed=5, backend_options={"delay_s": 0.002})) as d:
@@ -80,7 +69,7 @@ def test_in_order_exactly_once_and_deterministic_content():
         assert s.qa.question_type == choose_type(mix, 5, w.sample_id)   # the dispatcher's choice, by id
         assert s.provenance.seed == 5 and s.provenance.sample_id == w.sample_id
     assert len({w.header["provenance"]["worker_id"] for w in got}) >= 2   # the work was shared
-    assert _wait(lambda: not any(_alive(p) for p in pids), 5), "workers outlived the dispatcher"
+    assert _wait(lambda: not any(alive(p) for p in pids), 5), "workers outlived the dispatcher"
 
 
 def test_mix_switch_is_exact_and_stale_samples_bounded_by_credit():
@@ -339,11 +328,11 @@ def test_no_orphans_when_the_trainer_is_killed(tmp_path):
                          env=dict(os.environ, PYTHONPATH=ROOT))
     try:
         pids = [int(x) for x in p.stdout.readline().split()]
-        assert len(pids) == 2 and all(_alive(x) for x in pids)
+        assert len(pids) == 2 and all(alive(x) for x in pids)
     finally:
         p.kill()                                             # kill -9: no atexit, no handler
         p.wait(10)
-    assert _wait(lambda: not any(_alive(x) for x in pids), 5), "workers orphaned"
+    assert _wait(lambda: not any(alive(x) for x in pids), 5), "workers orphaned"
 
 
 def test_non_loopback_bind_needs_curve_keys_and_rejects_unauthenticated(tmp_path):
@@ -439,8 +428,8 @@ def test_real_simulator_end_to_end(tmp_path):
 
 
 def test_real_simulator_through_build_loader():
-    from simsv_stream.stream import build_loader
     from simsv_stream.sample import Sample
+    from simsv_stream.stream import build_loader
 
     cfg = _cfg(backend="procedural", workers=2, codec="jpeg", heartbeat_s=0.5, timeout_s=60,
                scales=Scales(frames=4, width=48, height=48), mix="abs_distance=1 appearance_order=1")
@@ -505,7 +494,7 @@ def test_external_workers_command_and_control_errors():
         finally:
             p.terminate()
             p.wait(10)
-        assert _wait(lambda: not any(_alive(x) for x in pids), 5), "workers outlived `simsv-stream workers`"
+        assert _wait(lambda: not any(alive(x) for x in pids), 5), "workers outlived `simsv-stream workers`"
     assert p.returncode == 0
 
 

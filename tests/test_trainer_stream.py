@@ -20,6 +20,7 @@ from pathlib import Path
 import lightning as L
 import numpy as np
 import pytest
+from _procs import alive
 
 from simsv_stream.config import Scales
 from simsv_stream.stream import StreamConfig
@@ -40,18 +41,6 @@ TINY = ["--scales.frames", "4", "--scales.size", "32x32", "--scales.rooms", "1",
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory) -> Path:
     return cached_tiny_model(tmp_path_factory.getbasetemp(), "qwen2_vl")
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def _samples(path: Path) -> list[dict]:
@@ -149,7 +138,7 @@ def test_worker_kill9_and_live_mix_cli_during_fit_and_reserved_eval_seed(tiny, t
     after = [s for s in seen["trained"] if s.sample_id >= seen["first_id"]]
     assert after and all(s.qa.question_type == "temporal_order" for s in after)
     assert all(s.qa.question_type != "temporal_order" for s in seen["trained"] if s.sample_id < seen["first_id"])
-    assert not [p for p in seen["pids"] if _alive(p)]
+    assert not [p for p in seen["pids"] if alive(p)]
 
     # held-out set: reserved seed, never a training episode
     assert len(dm.eval_set) == 4 and {s.provenance.seed for s in dm.eval_set} == {7 + 1000}
@@ -179,7 +168,7 @@ def test_failing_fit_and_ctrl_c_leave_no_worker_processes(tiny):
         finally:
             signal.signal(signal.SIGINT, sigint)  # Lightning ignores SIGINT after a KeyboardInterrupt
         assert pids and dm.dispatcher is None
-        assert not [p for p in set(pids) if _alive(p)], f"orphan workers after {type(exc).__name__}"
+        assert not [p for p in set(pids) if alive(p)], f"orphan workers after {type(exc).__name__}"
 
 
 def test_curriculum_applies_at_exact_steps_with_accumulation(tiny):

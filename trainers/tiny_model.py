@@ -238,8 +238,12 @@ def _tiny_qwen2_vl(tok, seed: int, hidden: int, layers: int, frame_side: int, v2
 
 
 def _tiny_llava_onevision(tok, seed: int, hidden: int, layers: int, frame_side: int):
-    from transformers import (LlavaOnevisionConfig, LlavaOnevisionForConditionalGeneration,
-                              LlavaOnevisionImageProcessorPil, LlavaOnevisionProcessor)
+    from transformers import (
+        LlavaOnevisionConfig,
+        LlavaOnevisionForConditionalGeneration,
+        LlavaOnevisionImageProcessorPil,
+        LlavaOnevisionProcessor,
+    )
 
     from .video_processors import TorchOnlyLlavaOnevisionVideoProcessor
 
