@@ -7,8 +7,8 @@
 #      (hidden 2048, 36 layers, 16/2 heads, MLP 11008), the config's own scales (16 x 448^2, batch 4);
 #   3. `bench balance --model-step-ms <the new step of 1.>`: the real stream (procedural workers, ZeroMQ,
 #      torchdata) on the device's CPU cores, sized for the new step.
-# Writes step-2b.{md,json}, step-3b.{md,json}, balance/ (report.md, balance.png, results.json) and log.txt
-# to $OUT. Run from the repo root on the device machine (the `run` tool), carrying .whl (bench/gpu_env.sh).
+# Writes step-2b.{json,png}, step-3b.{md,png}, balance/ (report.md, balance.png, results.json) and log.txt
+# (every table as printed) to $OUT: the 8 files the device tool brings back. Run from the repo root on the device machine (the `run` tool), carrying .whl (bench/gpu_env.sh).
 #
 # Knobs (env): REPS (10), WARMUP (3), WORKERS (1,2,4,8,12), SKIP_3B=1, SKIP_BALANCE=1, SKIP_INSTALL=1,
 # DEVICE (cuda), BUILD_DEVICE (cuda), PY (python3), SMALL=1 (a CPU rehearsal: structure-width models,
@@ -42,12 +42,6 @@ say "2.46B bench model at $M2B ($(du -sh "$M2B" | cut -f1))"
 timeout -k 10 240 $PY -m simsv_stream.cli bench step --model "$M2B" --batch 4 --frames 16 --size 224x224 \
   --device "$DEV" --reps "$REPS" --warmup "$WARMUP" --variants all,compile $SCALE --out "$OUT/step-2b.json" \
   2>&1 | grep --line-buffered -vE "Warning|warn\(|Loading weights|USDT" | tee -a "$LOG" || rc=1
-$PY - "$OUT/step-2b.json" > "$OUT/step-2b.md" <<'PY' || rc=1
-import json, sys
-from simsv_stream.benchmarks.step import StepResult, table
-d = json.load(open(sys.argv[1]))
-print(table([StepResult(**v) for v in d["variants"].values()]))
-PY
 STEP_MS=$($PY -c "import json; print(round(json.load(open('$OUT/step-2b.json'))['ms_median']))" 2>/dev/null || echo "")
 say "2.46B fast step: ${STEP_MS:-?} ms"
 

@@ -222,11 +222,12 @@ def test_bench_step_counts(structure, batch):
     assert fast.useful_flop > 0 and fast.mfu is None and legacy.mfu is None
 
 
-def test_bench_step_json_cli(tmp_path_factory):
+def test_bench_step_json_cli(tmp_path_factory, tmp_path):
     tiny = cached_tiny_model(tmp_path_factory.getbasetemp(), "qwen2_vl")
+    saved = tmp_path / "step.json"
     out = subprocess.run([sys.executable, "-m", "simsv_stream.cli", "bench", "step", "--model", str(tiny), "--device",
                           "cpu", "--frames", "4", "--size", "64x64", "--batch", "2", "--reps", "2", "--warmup", "1",
-                          "--json", "mix={abs_distance: 1}", "scales.rooms=1"],
+                          "--json", "--out", str(saved), "mix={abs_distance: 1}", "scales.rooms=1"],
                          capture_output=True, text=True, timeout=240, cwd=ROOT)
     assert out.returncode == 0, out.stderr[-2000:]
     d = json.loads(out.stdout.strip().splitlines()[-1])
@@ -235,6 +236,8 @@ def test_bench_step_json_cli(tmp_path_factory):
         assert key in d, key
     assert d["ms_median"] > 0 and d["aten_ops_per_step"] > 0 and d["sdpa_calls_per_step"] > 0
     assert d["mfu"] is None and d["useful_flop"] > 0 and "fast" in d["variants"]
+    assert json.loads(saved.read_text())["aten_ops_per_step"] == d["aten_ops_per_step"]
+    assert saved.with_suffix(".png").stat().st_size > 0
 
 
 def test_checkpointing_auto_plans_only_what_does_not_fit(structure):

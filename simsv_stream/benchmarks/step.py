@@ -336,6 +336,40 @@ def table(results: Sequence[StepResult]) -> str:
     return "\n".join(rows)
 
 
+def plot(results: Sequence[StepResult], path: str | Path) -> None:
+    """Per variant: ms/step (MFU on the bars when known) and the host's aten ops and attention calls."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = [r.variant for r in results]
+    fig, axes = plt.subplots(1, 2, figsize=(11, 0.45 * len(results) + 1.6))
+    ax = axes[0]
+    bars = ax.barh(names, [r.ms_median for r in results], color="C0")
+    for bar, r in zip(bars, results):
+        label = f"{r.ms_median:.0f} ms" + (f", MFU {100 * r.mfu:.1f} %" if r.mfu is not None else "")
+        ax.text(bar.get_width(), bar.get_y() + bar.get_height() / 2, f" {label}", va="center", fontsize=8)
+    ax.set_xlabel("ms per step (median)")
+    ax.set_title(f"training step, {results[0].device}, batch {results[0].batch}")
+    ax.invert_yaxis()
+    ax = axes[1]
+    ys = range(len(results))
+    ax.barh([y - 0.2 for y in ys], [r.aten_ops_per_step for r in results], height=0.4, color="C1", label="aten ops")
+    ax.barh([y + 0.2 for y in ys], [r.sdpa_calls_per_step for r in results], height=0.4, color="C3",
+            label="attention calls")
+    ax.set_yticks(list(ys))
+    ax.set_xscale("log")
+    ax.set_xlabel("per step (log)")
+    ax.set_title("host work per step")
+    ax.legend(fontsize=8)
+    ax.invert_yaxis()
+    ax.set_yticklabels([])
+    fig.tight_layout()
+    fig.savefig(str(path), dpi=110)
+    plt.close(fig)
+
+
 def to_json(results: Sequence[StepResult]) -> dict[str, Any]:
     out = asdict(results[0])
     out["variants"] = {r.variant: asdict(r) for r in results}
@@ -357,7 +391,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help=f"variants to run (default fast; all: {','.join(ALL_VARIANTS)}); also: compile")
     p.add_argument("--peak-tflops", type=float, default=None, help="device peak for MFU (default: table by GPU name)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
-    p.add_argument("--out", default=None, metavar="FILE", help="also write the table (.md) or JSON (.json) here")
+    p.add_argument("--out", default=None, metavar="FILE",
+                   help="also write the table (.md) or JSON (.json) here, and a bar chart beside it (.png)")
     p.add_argument("overrides", nargs="*", metavar="section.key=value", help="run-config overrides")
 
 
@@ -393,6 +428,8 @@ def run(args: argparse.Namespace) -> int:
     results = run_step_bench(raw, variants, reps=args.reps, warmup=args.warmup, peak_tflops=args.peak_tflops,
                              progress=not args.json, on_result=save)
     print(json.dumps(to_json(results)) if args.json else table(results), flush=True)
+    if out is not None:
+        plot(results, out.with_suffix(".png"))
     return 0
 
 
