@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 TORCH_CPU := torch==2.13.0
 
-.PHONY: setup demo test bench clean
+.PHONY: setup demo test lint bench clean
 
 setup: $(STAMP)
 
@@ -31,6 +31,11 @@ demo: setup
 
 test: setup
 	$(BIN)/python -m pytest -q
+
+# ruff lint + format check (configured in pyproject.toml); CI runs it before the tests
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 bench: setup
 	$(BIN)/simsv-stream bench render

@@ -6,6 +6,7 @@ baseline; writes DIR/report.md and DIR/balance.png and prints the recommended wo
 
     python bench/balance.py --config configs/demo.yaml --workers 1,2 --model-step-ms 200 --out runs/balance
 """
+
 import sys
 
 from simsv_stream.benchmarks.balance import main

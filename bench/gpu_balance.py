@@ -5,6 +5,7 @@ the balance worker sweep with the same loaded model (no second load).
     python3 bench/gpu_balance.py --config configs/qwen2.5-vl-3b-lora.yaml --out DIR \
         --workers 1,2,4,8,12 --steps 40 --step-batches 1,4 [section.key=value ...]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,9 +35,16 @@ def time_steps(stepper, samples, batch: int, reps: int, warm: int = 2) -> dict:
     ids = batch_data.get("input_ids") if isinstance(batch_data, dict) else None
     if ids is not None:
         tokens = int(ids.numel())
-    return {"batch": batch, "reps": reps, "median_ms": 1000 * ts[len(ts) // 2], "min_ms": 1000 * ts[0],
-            "mean_ms": 1000 * sum(ts) / len(ts), "samples_per_s": batch / ts[len(ts) // 2],
-            "tokens_per_batch": tokens, "max_mem_gib": mem}
+    return {
+        "batch": batch,
+        "reps": reps,
+        "median_ms": 1000 * ts[len(ts) // 2],
+        "min_ms": 1000 * ts[0],
+        "mean_ms": 1000 * sum(ts) / len(ts),
+        "samples_per_s": batch / ts[len(ts) // 2],
+        "tokens_per_batch": tokens,
+        "max_mem_gib": mem,
+    }
 
 
 def main() -> int:
@@ -67,11 +75,19 @@ def main() -> int:
     n_params = sum(p.numel() for p in stepper.module.model.parameters())
     n_train = sum(p.numel() for p in stepper.module.model.parameters() if p.requires_grad)
     n_vis = sum(p.numel() for n, p in stepper.module.model.named_parameters() if ".visual." in f".{n}")
-    info = {"params": n_params, "trainable_params": n_train, "vision_params": n_vis,
-            "device": torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu",
-            "model_load_s": stepper.load_s, "stepper": stepper.describe()}
-    print(f"model: {n_params / 1e9:.3f} B params ({n_train / 1e6:.1f} M trainable, vision "
-          f"{(n_vis or 0) / 1e6:.0f} M) on {info['device']}; loaded in {stepper.load_s:.1f} s", flush=True)
+    info = {
+        "params": n_params,
+        "trainable_params": n_train,
+        "vision_params": n_vis,
+        "device": torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu",
+        "model_load_s": stepper.load_s,
+        "stepper": stepper.describe(),
+    }
+    print(
+        f"model: {n_params / 1e9:.3f} B params ({n_train / 1e6:.1f} M trainable, vision "
+        f"{(n_vis or 0) / 1e6:.0f} M) on {info['device']}; loaded in {stepper.load_s:.1f} s",
+        flush=True,
+    )
     # 1) the training step alone, on fixed samples, at a few batch sizes
     t1 = time.perf_counter()
     bs = [int(x) for x in a.step_batches.split(",") if x.strip()]
@@ -81,30 +97,53 @@ def main() -> int:
     for b in bs:
         r = time_steps(stepper, samples, b, a.step_reps)
         steps.append(r)
-        print(f"step batch {b}: median {r['median_ms']:.0f} ms (min {r['min_ms']:.0f}), {r['samples_per_s']:.1f} "
-              f"samples/s, {r['tokens_per_batch']} tokens/batch, peak {r['max_mem_gib']:.1f} GiB", flush=True)
+        print(
+            f"step batch {b}: median {r['median_ms']:.0f} ms (min {r['min_ms']:.0f}), {r['samples_per_s']:.1f} "
+            f"samples/s, {r['tokens_per_batch']} tokens/batch, peak {r['max_mem_gib']:.1f} GiB",
+            flush=True,
+        )
     info["step_timing"] = steps
     (out / "model_step.json").write_text(json.dumps(info, indent=2) + "\n")
     # 2) the balance worker sweep with the same loaded model
     B.ModelStep = lambda rc, total_steps: stepper  # reuse the loaded model (run_balance builds one otherwise)
-    res = B.run_balance(a.config, workers=workers, steps=a.steps, warmup=a.warmup, out=out, sweep={},
-                        baseline=False, capacity_s=a.capacity_s, point_timeout=a.point_timeout,
-                        overrides=a.overrides)
+    res = B.run_balance(
+        a.config,
+        workers=workers,
+        steps=a.steps,
+        warmup=a.warmup,
+        out=out,
+        sweep={},
+        baseline=False,
+        capacity_s=a.capacity_s,
+        point_timeout=a.point_timeout,
+        overrides=a.overrides,
+    )
     rep = out / "report.md"
-    lines = ["", "## Model and training step (bench/gpu_balance.py)", "",
-             f"- model: {n_params / 1e9:.3f} B parameters ({n_train / 1e6:.1f} M trainable LoRA, vision tower "
-             f"{(n_vis or 0) / 1e6:.0f} M), random weights built from config; {info['device']}; loaded in "
-             f"{stepper.load_s:.1f} s",
-             f"- losses over the run: {stepper.loss_summary()}",
-             "", "| batch | step ms (median) | step ms (min) | samples/s | tokens/batch | peak GPU GiB |",
-             "|---|---:|---:|---:|---:|---:|"]
+    lines = [
+        "",
+        "## Model and training step (bench/gpu_balance.py)",
+        "",
+        f"- model: {n_params / 1e9:.3f} B parameters ({n_train / 1e6:.1f} M trainable LoRA, vision tower "
+        f"{(n_vis or 0) / 1e6:.0f} M), random weights built from config; {info['device']}; loaded in "
+        f"{stepper.load_s:.1f} s",
+        f"- losses over the run: {stepper.loss_summary()}",
+        "",
+        "| batch | step ms (median) | step ms (min) | samples/s | tokens/batch | peak GPU GiB |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
     for r in steps:
-        lines.append(f"| {r['batch']} | {r['median_ms']:.0f} | {r['min_ms']:.0f} | {r['samples_per_s']:.1f} | "
-                     f"{r['tokens_per_batch']} | {r['max_mem_gib']:.1f} |")
-    lines += ["", f"`--model-step-ms` for this model at batch {setup.batch_size}: use the measured step ms above "
-              f"(e.g. `simsv-stream bench balance --config ... --model-step-ms "
-              f"{next((r['median_ms'] for r in steps if r['batch'] == setup.batch_size), steps[-1]['median_ms']):.0f}`).",
-              f"- driver wall time: {time.perf_counter() - t0:.0f} s", ""]
+        lines.append(
+            f"| {r['batch']} | {r['median_ms']:.0f} | {r['min_ms']:.0f} | {r['samples_per_s']:.1f} | "
+            f"{r['tokens_per_batch']} | {r['max_mem_gib']:.1f} |"
+        )
+    lines += [
+        "",
+        f"`--model-step-ms` for this model at batch {setup.batch_size}: use the measured step ms above "
+        f"(e.g. `simsv-stream bench balance --config ... --model-step-ms "
+        f"{next((r['median_ms'] for r in steps if r['batch'] == setup.batch_size), steps[-1]['median_ms']):.0f}`).",
+        f"- driver wall time: {time.perf_counter() - t0:.0f} s",
+        "",
+    ]
     rep.write_text(rep.read_text() + "\n".join(lines))
     print("\n".join(lines), flush=True)
     print(f"recommendation: {res['recommendation'].text}", flush=True)

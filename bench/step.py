@@ -5,6 +5,7 @@ switched off in turn (`--variants all`).
 
     python bench/step.py --model runs/tiny-qwen2-vl --device cpu --frames 4 --size 64x64 --variants all
 """
+
 import sys
 
 from simsv_stream.benchmarks.step import main

@@ -1,6 +1,7 @@
 #!/usr/bin/env python
 """Stream benchmark (same as `simsv-stream bench stream`): stream vs DataLoader + IterableDataset
 samples/s per worker count (PNG plot), and mix-switch staleness vs credit."""
+
 import os
 import sys
 

@@ -15,6 +15,7 @@ encoders' start is not counted) it reports, per sample:
 
     python bench/trainer_cpu.py --samples 64 --frames 8 --size 64x64 --out runs/trainer_cpu.md
 """
+
 from __future__ import annotations
 
 import argparse
@@ -55,10 +56,25 @@ def measure(collator, method: str, workers: int, args: argparse.Namespace) -> di
 
     w, h = (int(x) for x in args.size.split("x"))
     scales = Scales(frames=args.frames, width=w, height=h).updated({"rooms": args.rooms})
-    cfg = StreamConfig(endpoint="tcp://127.0.0.1:*", control_endpoint="off", workers=workers, codec=args.codec,
-                       scales=scales, mix=args.mix, seed=args.seed, timeout_s=120)
-    loader = build_loader(cfg, map_fn=collator.encode, collate_fn=collator.collate, batch_size=args.batch_size,
-                          map_workers=args.map_workers, prefetch=2, map_method=method)
+    cfg = StreamConfig(
+        endpoint="tcp://127.0.0.1:*",
+        control_endpoint="off",
+        workers=workers,
+        codec=args.codec,
+        scales=scales,
+        mix=args.mix,
+        seed=args.seed,
+        timeout_s=120,
+    )
+    loader = build_loader(
+        cfg,
+        map_fn=collator.encode,
+        collate_fn=collator.collate,
+        batch_size=args.batch_size,
+        map_workers=args.map_workers,
+        prefetch=2,
+        map_method=method,
+    )
     try:
         it = iter(loader)
         for _ in range(args.warmup):
@@ -73,19 +89,30 @@ def measure(collator, method: str, workers: int, args: argparse.Namespace) -> di
     finally:
         loader.close()
     samples = n * args.batch_size
-    return {"method": method, "workers": workers, "map_workers": args.map_workers, "samples": samples,
-            "proc_ms": 1000 * proc / samples, "thread_ms": 1000 * thread / samples,
-            "enc_ms": 1000 * enc / samples if method == "process" else None, "sps": samples / wall}
+    return {
+        "method": method,
+        "workers": workers,
+        "map_workers": args.map_workers,
+        "samples": samples,
+        "proc_ms": 1000 * proc / samples,
+        "thread_ms": 1000 * thread / samples,
+        "enc_ms": 1000 * enc / samples if method == "process" else None,
+        "sps": samples / wall,
+    }
 
 
 def table(rows: list[dict], args: argparse.Namespace) -> str:
-    head = (f"trainer-process CPU per sample: tiny Qwen2-VL processor, {args.frames} frames of {args.size}, codec "
-            f"{args.codec}, batch {args.batch_size}, map_workers {args.map_workers}, {os.cpu_count()} CPU cores\n\n"
-            "| method | workers | samples | main-process CPU ms/sample | main-thread CPU ms/sample | "
-            "encoder-process CPU ms/sample | samples/s |\n|---|---|---|---|---|---|---|\n")
+    head = (
+        f"trainer-process CPU per sample: tiny Qwen2-VL processor, {args.frames} frames of {args.size}, codec "
+        f"{args.codec}, batch {args.batch_size}, map_workers {args.map_workers}, {os.cpu_count()} CPU cores\n\n"
+        "| method | workers | samples | main-process CPU ms/sample | main-thread CPU ms/sample | "
+        "encoder-process CPU ms/sample | samples/s |\n|---|---|---|---|---|---|---|\n"
+    )
     return head + "".join(
         f"| {r['method']} | {r['workers']} | {r['samples']} | {r['proc_ms']:.2f} | {r['thread_ms']:.2f} | "
-        f"{'-' if r['enc_ms'] is None else format(r['enc_ms'], '.2f')} | {r['sps']:.1f} |\n" for r in rows)
+        f"{'-' if r['enc_ms'] is None else format(r['enc_ms'], '.2f')} | {r['sps']:.1f} |\n"
+        for r in rows
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -118,8 +145,11 @@ def main(argv: list[str] | None = None) -> int:
             for workers in _ints(args.workers):
                 rows.append(measure(collator, method, workers, args))
                 r = rows[-1]
-                print(f"{method} {workers} worker(s): {r['proc_ms']:.2f} ms/sample main-process CPU, "
-                      f"{r['sps']:.1f} samples/s", flush=True)
+                print(
+                    f"{method} {workers} worker(s): {r['proc_ms']:.2f} ms/sample main-process CPU, "
+                    f"{r['sps']:.1f} samples/s",
+                    flush=True,
+                )
     text = table(rows, args)
     print(text)
     if args.out:

@@ -4,6 +4,7 @@ image each covers, and the room the camera stands in.
 One `np.bincount` per frame counts every object's pixels; a 64-frame 680x384 video takes tens of
 milliseconds.
 """
+
 from __future__ import annotations
 
 from typing import Optional, Sequence
@@ -56,8 +57,10 @@ def annotate(house: House, poses: Sequence[CameraPose], frames: Frames) -> list[
     if len(frames.instance) != len(poses):
         raise ValueError(f"{len(poses)} poses but {len(frames.instance)} instance frames")
     fracs = visible_fractions(frames.instance)
-    return [FrameAnnotation(index=i, pose=pose, room=room_of(house, pose.position), visible=vis)
-            for i, (pose, vis) in enumerate(zip(poses, fracs))]
+    return [
+        FrameAnnotation(index=i, pose=pose, room=room_of(house, pose.position), visible=vis)
+        for i, (pose, vis) in enumerate(zip(poses, fracs))
+    ]
 
 
 __all__ = ["annotate", "visible_fractions", "room_of"]

@@ -1,6 +1,7 @@
 """`simsv-stream` console script. Each subcommand lives in its own module exposing
 `register(subparsers)`; heavy imports (torch, pybullet, zmq) happen inside the handlers so
 `--help` stays fast."""
+
 from __future__ import annotations
 
 import argparse
@@ -33,7 +34,6 @@ def build_parser() -> argparse.ArgumentParser:
     for path in COMMAND_MODULES:
         importlib.import_module(path).register(sub)
     return parser
-
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,5 +1,6 @@
 """Scales: the knobs that set how big/expensive one episode is. Validated at construction so a bad
 value fails with one line naming the field, before any process starts."""
+
 from __future__ import annotations
 
 import hashlib
@@ -49,13 +50,13 @@ def parse_size(text: str | tuple[int, int] | list[int], field: str = "size") -> 
 class Scales:
     """Per-episode data scales. A sample is a pure function of (seed, sample id, Scales)."""
 
-    frames: int = 16            # frames per video
+    frames: int = 16  # frames per video
     width: int = 224
     height: int = 224
-    fps: float = 2.0            # sampling rate of the walkthrough video (frames per second of walking)
+    fps: float = 2.0  # sampling rate of the walkthrough video (frames per second of walking)
     rooms_min: int = 1
     rooms_max: int = 3
-    fov_deg: float = 75.0       # horizontal field of view
+    fov_deg: float = 75.0  # horizontal field of view
     questions_per_episode: int = 1  # orders of one seed served from one rendered episode
 
     def __post_init__(self) -> None:

@@ -2,6 +2,7 @@
 
 scene -> trajectory (CameraPose per frame) -> render (Frames) -> annotate (FrameAnnotation per frame).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -25,11 +26,11 @@ SALIENT_FRACTION = 0.05  # SIMS-V: a mask must cover strictly more than 5% of at
 
 @dataclass(frozen=True)
 class CameraPose:
-    position: Vec3        # eye position, metres
-    yaw_deg: float        # 0 = looking along +z, 90 = along +x (clockwise seen from above)
-    pitch_deg: float      # positive = looking up
-    fov_deg: float        # horizontal field of view
-    time_s: float = 0.0   # time along the walkthrough
+    position: Vec3  # eye position, metres
+    yaw_deg: float  # 0 = looking along +z, 90 = along +x (clockwise seen from above)
+    pitch_deg: float  # positive = looking up
+    fov_deg: float  # horizontal field of view
+    time_s: float = 0.0  # time along the walkthrough
 
     @property
     def forward(self) -> Vec3:
@@ -41,8 +42,8 @@ class CameraPose:
 class Frames:
     """Rendered buffers for a whole video. Depth and ids are for annotation; only rgb is streamed."""
 
-    rgb: np.ndarray                      # (T, H, W, 3) uint8
-    depth: Optional[np.ndarray] = None   # (T, H, W) float32 metres along the view axis
+    rgb: np.ndarray  # (T, H, W, 3) uint8
+    depth: Optional[np.ndarray] = None  # (T, H, W) float32 metres along the view axis
     instance: Optional[np.ndarray] = None  # (T, H, W) int32 instance ids (see ID_* above)
 
 
@@ -50,8 +51,8 @@ class Frames:
 class FrameAnnotation:
     index: int
     pose: CameraPose
-    room: Optional[str]                  # room the camera stands in
-    visible: dict[int, float]            # object id -> fraction of the image it covers (> 0 only)
+    room: Optional[str]  # room the camera stands in
+    visible: dict[int, float]  # object id -> fraction of the image it covers (> 0 only)
 
 
 @dataclass

@@ -14,6 +14,7 @@ Schema (documented in docs/episode.md):
 Floats are rounded (coordinates to 1e-4 m, angles to 1e-3 degrees, fractions to 1e-6) with
 Python's round(), so the same episode always gives the same bytes.
 """
+
 from __future__ import annotations
 
 import json
@@ -21,9 +22,9 @@ from typing import Any, Iterable, Optional
 
 from .episode import Episode
 
-COORD_DIGITS = 4     # 0.1 mm
-ANGLE_DIGITS = 3     # 0.001 degree
-AREA_DIGITS = 3      # 0.001 m^2
+COORD_DIGITS = 4  # 0.1 mm
+ANGLE_DIGITS = 3  # 0.001 degree
+AREA_DIGITS = 3  # 0.001 m^2
 FRACTION_DIGITS = 6  # 1e-6 of the image (a pixel of a 1000x1000 image)
 
 
@@ -44,24 +45,46 @@ def episode_to_dict(episode: Episode, qa: Optional[list] = None) -> dict[str, An
     """The episode as plain JSON-able data (see module doc for the schema). `qa` entries are QA
     records (anything with to_dict()) or dicts."""
     house = episode.house
-    rooms = [{"id": r.id, "type": r.type, "polygon": [_vec(p) for p in r.polygon],
-              "area_m2": _r(r.area_m2, AREA_DIGITS)} for r in house.rooms]
-    doors = [{"id": d.id, "wall": d.wall, "center": _vec(d.center), "width": _r(d.width, COORD_DIGITS),
-              "height": _r(d.height, COORD_DIGITS), "rooms": list(d.rooms)} for d in house.doors]
-    objects = [{"id": int(o.id), "category": o.category, "center": _vec(o.center), "size": _vec(o.size),
-                "yaw_deg": _r(o.yaw_deg, ANGLE_DIGITS), "room": o.room} for o in house.objects]
+    rooms = [
+        {"id": r.id, "type": r.type, "polygon": [_vec(p) for p in r.polygon], "area_m2": _r(r.area_m2, AREA_DIGITS)}
+        for r in house.rooms
+    ]
+    doors = [
+        {
+            "id": d.id,
+            "wall": d.wall,
+            "center": _vec(d.center),
+            "width": _r(d.width, COORD_DIGITS),
+            "height": _r(d.height, COORD_DIGITS),
+            "rooms": list(d.rooms),
+        }
+        for d in house.doors
+    ]
+    objects = [
+        {
+            "id": int(o.id),
+            "category": o.category,
+            "center": _vec(o.center),
+            "size": _vec(o.size),
+            "yaw_deg": _r(o.yaw_deg, ANGLE_DIGITS),
+            "room": o.room,
+        }
+        for o in house.objects
+    ]
     frames = []
     for a in episode.annotations:
         pose = a.pose
-        frames.append({
-            "index": int(a.index),
-            "position": _vec(pose.position),
-            "yaw_deg": _r(pose.yaw_deg, ANGLE_DIGITS),
-            "pitch_deg": _r(pose.pitch_deg, ANGLE_DIGITS),
-            "fov_deg": _r(pose.fov_deg, ANGLE_DIGITS),
-            "room": a.room,
-            "visible": {str(i): _r(f, FRACTION_DIGITS) for i, f in sorted(a.visible.items()) if i > 0},
-        })
+        frames.append(
+            {
+                "index": int(a.index),
+                "position": _vec(pose.position),
+                "yaw_deg": _r(pose.yaw_deg, ANGLE_DIGITS),
+                "pitch_deg": _r(pose.pitch_deg, ANGLE_DIGITS),
+                "fov_deg": _r(pose.fov_deg, ANGLE_DIGITS),
+                "room": a.room,
+                "visible": {str(i): _r(f, FRACTION_DIGITS) for i, f in sorted(a.visible.items()) if i > 0},
+            }
+        )
     return {
         "seed": int(episode.seed),
         "config": episode.scales.to_dict(),

@@ -30,6 +30,7 @@ rebuild the exact :class:`~simsv_stream.sample.Sample` (QA + provenance) for our
 the mp4s with imageio-ffmpeg; use it under a standard ``DataLoader`` (``collate_fn=list`` or a model
 collator).
 """
+
 from __future__ import annotations
 
 import json
@@ -68,10 +69,12 @@ class PlannedGroup:
 
     first_id: int
     episode_seed: int
-    items: tuple[tuple[int, str], ...]   # (sample id, question type)
+    items: tuple[tuple[int, str], ...]  # (sample id, question type)
 
 
-def plan_orders(samples: int, seed: int, mix: Any, scales: Scales, rank: int = 0, world_size: int = 1) -> list[PlannedGroup]:
+def plan_orders(
+    samples: int, seed: int, mix: Any, scales: Scales, rank: int = 0, world_size: int = 1
+) -> list[PlannedGroup]:
     """The groups of orders a fresh dispatcher (no live change) writes for its first ``samples`` ids.
 
     Mirrors ``Dispatcher._write_group``: a group starts at the next id to write, holds
@@ -104,8 +107,9 @@ def episode_name(episode_seed: int) -> str:
     return f"ep_{int(episode_seed):016x}"
 
 
-def write_mp4(path: str | Path, frames: np.ndarray, fps: float, crf: int = DEFAULT_CRF,
-              preset: str = DEFAULT_PRESET) -> int:
+def write_mp4(
+    path: str | Path, frames: np.ndarray, fps: float, crf: int = DEFAULT_CRF, preset: str = DEFAULT_PRESET
+) -> int:
     """(T, H, W, 3) uint8 -> H.264 mp4 (yuv420p, playable everywhere). Odd sizes are edge-padded to
     even ones (yuv420p needs them); :func:`read_mp4` crops back. Returns the file size."""
     import imageio_ffmpeg
@@ -120,9 +124,17 @@ def write_mp4(path: str | Path, frames: np.ndarray, fps: float, crf: int = DEFAU
     path = Path(path)
     tmp = path.with_name(path.name + ".part.mp4")
     writer = imageio_ffmpeg.write_frames(
-        str(tmp), (w + pw, h + ph), fps=float(fps), codec="libx264", quality=None, pix_fmt_in="rgb24",
-        pix_fmt_out="yuv420p", macro_block_size=1, ffmpeg_log_level="error",
-        output_params=["-crf", str(int(crf)), "-preset", preset, "-movflags", "+faststart"])
+        str(tmp),
+        (w + pw, h + ph),
+        fps=float(fps),
+        codec="libx264",
+        quality=None,
+        pix_fmt_in="rgb24",
+        pix_fmt_out="yuv420p",
+        macro_block_size=1,
+        ffmpeg_log_level="error",
+        output_params=["-crf", str(int(crf)), "-preset", preset, "-movflags", "+faststart"],
+    )
     try:
         writer.send(None)
         for f in frames:
@@ -213,27 +225,36 @@ def gpt_answer(qa: Any, mc_answer: str = "letter") -> str:
     return answer
 
 
-def annotation_record(qa: Any, prov: Any, video: str, scales: Scales, backend: str, mc_answer: str = "letter") -> dict[str, Any]:
+def annotation_record(
+    qa: Any, prov: Any, video: str, scales: Scales, backend: str, mc_answer: str = "letter"
+) -> dict[str, Any]:
     from .questions.prompt import format_prompt
 
     sid = int(prov.sample_id)
-    return _jsonable({
-        "id": f"simsv_s{prov.seed}_{sid:09d}",
-        "sample_id": sid,
-        "video": video,
-        "conversations": [{"from": "human", "value": f"{IMAGE_TOKEN}\n{format_prompt(qa)}"},
-                          {"from": "gpt", "value": gpt_answer(qa, mc_answer)}],
-        "type": qa.answer_mode,
-        "data_source": f"simsv_stream_{backend.replace(':', '_')}",
-        "question_type": qa.question_type,
-        "answer_mode": qa.answer_mode,
-        "answer": qa.answer,
-        "ground_truth": qa.ground_truth,
-        "options": qa.options,
-        "qa": qa.to_dict(),
-        "provenance": asdict(prov),
-        "frames": scales.frames, "width": scales.width, "height": scales.height, "fps": float(scales.fps),
-    })
+    return _jsonable(
+        {
+            "id": f"simsv_s{prov.seed}_{sid:09d}",
+            "sample_id": sid,
+            "video": video,
+            "conversations": [
+                {"from": "human", "value": f"{IMAGE_TOKEN}\n{format_prompt(qa)}"},
+                {"from": "gpt", "value": gpt_answer(qa, mc_answer)},
+            ],
+            "type": qa.answer_mode,
+            "data_source": f"simsv_stream_{backend.replace(':', '_')}",
+            "question_type": qa.question_type,
+            "answer_mode": qa.answer_mode,
+            "answer": qa.answer,
+            "ground_truth": qa.ground_truth,
+            "options": qa.options,
+            "qa": qa.to_dict(),
+            "provenance": asdict(prov),
+            "frames": scales.frames,
+            "width": scales.width,
+            "height": scales.height,
+            "fps": float(scales.fps),
+        }
+    )
 
 
 def _run_job(job: _Job) -> tuple[list[dict[str, Any]], dict[str, Any]]:
@@ -251,14 +272,17 @@ def _run_job(job: _Job) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         attempt0, failures = 0, 0
         while True:
             try:
-                frames, qa, prov = producer.produce(job.run_seed, sid, qtype, job.group.episode_seed, scales,
-                                                    attempt0, chash, 0, wid)
+                frames, qa, prov = producer.produce(
+                    job.run_seed, sid, qtype, job.group.episode_seed, scales, attempt0, chash, 0, wid
+                )
                 break
             except Unaskable:  # what the dispatcher does: re-issue with the next attempts' episodes
                 failures += 1
                 if failures >= job.max_attempts:
-                    raise ExportError(f"sample {sid} ({qtype}) could not be asked on {failures * MAX_QUESTION_ATTEMPTS} "
-                                      f"episodes; the stream would fail here too") from None
+                    raise ExportError(
+                        f"sample {sid} ({qtype}) could not be asked on {failures * MAX_QUESTION_ATTEMPTS} "
+                        f"episodes; the stream would fail here too"
+                    ) from None
                 attempt0 += MAX_QUESTION_ATTEMPTS
         stats["render_s"] += float(prov.render_s)
         name = episode_name(prov.episode_seed)
@@ -304,27 +328,39 @@ class ExportResult:
         return d
 
     def summary(self) -> str:
-        return (f"exported {self.samples} samples ({self.episodes} episodes) to {self.out} in {self.seconds:.1f} s "
-                f"({self.samples_per_s:.1f} samples/s, {self.workers} worker(s)): videos {self.video_bytes / 1e6:.2f} MB + "
-                f"annotations {self.annotation_bytes / 1e3:.1f} kB = {self.total_bytes / 1e6:.2f} MB on disk "
-                f"({self.total_bytes / max(1, self.samples) / 1e3:.1f} kB/sample)")
+        return (
+            f"exported {self.samples} samples ({self.episodes} episodes) to {self.out} in {self.seconds:.1f} s "
+            f"({self.samples_per_s:.1f} samples/s, {self.workers} worker(s)): videos {self.video_bytes / 1e6:.2f} MB + "
+            f"annotations {self.annotation_bytes / 1e3:.1f} kB = {self.total_bytes / 1e6:.2f} MB on disk "
+            f"({self.total_bytes / max(1, self.samples) / 1e3:.1f} kB/sample)"
+        )
 
 
 def _prepare_out(out: Path, overwrite: bool) -> None:
     ann = out / ANNOTATIONS
     if ann.exists() or (out / VIDEOS).exists():
         if not overwrite:
-            raise ConfigError("--out", f"{out} already holds an export ({ANNOTATIONS} or {VIDEOS}/); pass --overwrite "
-                                       f"to replace it")
+            raise ConfigError(
+                "--out", f"{out} already holds an export ({ANNOTATIONS} or {VIDEOS}/); pass --overwrite to replace it"
+            )
         for name in (ANNOTATIONS, SUMMARY):
             (out / name).unlink(missing_ok=True)
         shutil.rmtree(out / VIDEOS, ignore_errors=True)
     (out / VIDEOS).mkdir(parents=True, exist_ok=True)
 
 
-def export(out: str | Path, samples: int, config: Any, *, workers: Optional[int] = None, crf: int = DEFAULT_CRF,
-           preset: str = DEFAULT_PRESET, mc_answer: str = "letter", overwrite: bool = False,
-           progress: Optional[Callable[[int, int], None]] = None) -> ExportResult:
+def export(
+    out: str | Path,
+    samples: int,
+    config: Any,
+    *,
+    workers: Optional[int] = None,
+    crf: int = DEFAULT_CRF,
+    preset: str = DEFAULT_PRESET,
+    mc_answer: str = "letter",
+    overwrite: bool = False,
+    progress: Optional[Callable[[int, int], None]] = None,
+) -> ExportResult:
     """Write the first ``samples`` samples of the stream ``config`` (a
     :class:`~simsv_stream.stream.StreamConfig`: seed, mix, scales, backend, max_attempts) to ``out``.
 
@@ -343,8 +379,21 @@ def export(out: str | Path, samples: int, config: Any, *, workers: Optional[int]
     _prepare_out(out, overwrite)
     scales: Scales = config.scales
     groups = plan_orders(samples, config.seed, config.mix, scales)
-    jobs = [_Job(str(out), int(config.seed), scales.to_dict(), config.backend, dict(config.backend_options),
-                 int(config.max_attempts), int(crf), str(preset), mc_answer, g) for g in groups]
+    jobs = [
+        _Job(
+            str(out),
+            int(config.seed),
+            scales.to_dict(),
+            config.backend,
+            dict(config.backend_options),
+            int(config.max_attempts),
+            int(crf),
+            str(preset),
+            mc_answer,
+            g,
+        )
+        for g in groups
+    ]
     t0 = time.perf_counter()
     done = episodes = video_bytes = 0
     render_s = encode_s = 0.0
@@ -377,9 +426,19 @@ def export(out: str | Path, samples: int, config: Any, *, workers: Optional[int]
             pool.join()
         tmp.unlink(missing_ok=True)
     seconds = time.perf_counter() - t0
-    cfg = {"seed": config.seed, "mix": _mix_dict(config.mix), "scales": scales.to_dict(), "backend": config.backend,
-           "crf": int(crf), "preset": preset, "mc_answer": mc_answer, "ids": f"0..{samples - 1}"}
-    res = ExportResult(str(out), done, episodes, w, seconds, video_bytes, ann_path.stat().st_size, render_s, encode_s, cfg)
+    cfg = {
+        "seed": config.seed,
+        "mix": _mix_dict(config.mix),
+        "scales": scales.to_dict(),
+        "backend": config.backend,
+        "crf": int(crf),
+        "preset": preset,
+        "mc_answer": mc_answer,
+        "ids": f"0..{samples - 1}",
+    }
+    res = ExportResult(
+        str(out), done, episodes, w, seconds, video_bytes, ann_path.stat().st_size, render_s, encode_s, cfg
+    )
     (out / SUMMARY).write_text(json.dumps(res.to_dict(), indent=2) + "\n")
     return res
 
@@ -473,6 +532,22 @@ def iter_samples(root: str | Path) -> Iterator[Any]:
         yield ds[i]
 
 
-__all__ = ["ANNOTATIONS", "VIDEOS", "SUMMARY", "PlannedGroup", "plan_orders", "export", "ExportResult",
-           "ExportError", "MaterializedDataset", "collate_samples", "read_annotations", "read_mp4", "write_mp4",
-           "disk_bytes", "episode_name", "annotation_record", "iter_samples"]
+__all__ = [
+    "ANNOTATIONS",
+    "VIDEOS",
+    "SUMMARY",
+    "PlannedGroup",
+    "plan_orders",
+    "export",
+    "ExportResult",
+    "ExportError",
+    "MaterializedDataset",
+    "collate_samples",
+    "read_annotations",
+    "read_mp4",
+    "write_mp4",
+    "disk_bytes",
+    "episode_name",
+    "annotation_record",
+    "iter_samples",
+]

@@ -4,6 +4,7 @@
 same seed and scales). When no renderer is passed, one `PybulletRenderer` per process is created
 lazily and reused (its bodies are rebuilt only when the house changes).
 """
+
 from __future__ import annotations
 
 import os
@@ -35,8 +36,13 @@ def default_renderer() -> "PybulletRenderer":
     return _RENDERER
 
 
-def simulate(seed: int, scales: Scales, renderer: "Optional[PybulletRenderer]" = None,
-             house: Optional[House] = None, walk: Optional[House] = None) -> Episode:
+def simulate(
+    seed: int,
+    scales: Scales,
+    renderer: "Optional[PybulletRenderer]" = None,
+    house: Optional[House] = None,
+    walk: Optional[House] = None,
+) -> Episode:
     """Run the whole embedded pipeline for one seed. `Episode.timings` holds seconds per stage
     (house, walkthrough, render, annotate); a given `house` costs 0 s of "house". `walk`: the part
     of the house the walkthrough visits (default: all of it; see scene.procthor.walk_rooms); render
@@ -58,8 +64,15 @@ def simulate(seed: int, scales: Scales, renderer: "Optional[PybulletRenderer]" =
     annotations = annotate(house, poses, frames)
     t4 = time.perf_counter()
     timings.update(house=t1 - t0, walkthrough=t2 - t1, render=t3 - t2, annotate=t4 - t3)
-    return Episode(seed=seed, scales=scales, house=house, poses=list(poses), frames=frames,
-                   annotations=annotations, timings=timings)
+    return Episode(
+        seed=seed,
+        scales=scales,
+        house=house,
+        poses=list(poses),
+        frames=frames,
+        annotations=annotations,
+        timings=timings,
+    )
 
 
 __all__ = ["simulate", "default_renderer", "STAGES"]

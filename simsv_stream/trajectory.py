@@ -26,6 +26,7 @@ Gaze. The yaw is the walking direction averaged over GAZE_WINDOW_M metres of rou
 removes the kinks of fillets while keeping the steady turn along hub circles; the pitch is a
 constant small look-down so floors and furniture are in view.
 """
+
 from __future__ import annotations
 
 import math
@@ -38,18 +39,18 @@ from .config import Scales
 from .episode import CameraPose
 from .scene.model import Door, House, Room, Vec2, Wall
 
-EYE_HEIGHT = 1.5            # m above the floor
-V_MIN, V_MAX = 0.5, 1.0     # m/s, walking speed range
-DOOR_APPROACH = 0.6         # m, approach points stand this far in front of a door, on its axis
-FILLET_MAX = 0.35           # m, tangent length of a rounded corner
+EYE_HEIGHT = 1.5  # m above the floor
+V_MIN, V_MAX = 0.5, 1.0  # m/s, walking speed range
+DOOR_APPROACH = 0.6  # m, approach points stand this far in front of a door, on its axis
+FILLET_MAX = 0.35  # m, tangent length of a rounded corner
 # A fillet of tangent length t and turn theta strays t * tan(theta/4) * cos(theta/2) <= 0.3 t
 # from the corner's two lines.
 FILLET_DEVIATION = 0.3 * FILLET_MAX
 LOOK_AROUND_RAD = 1.6 * math.pi  # minimum turn on a first visit (with a 75 deg view: all round)
-MAX_EXTRA_LAPS = 2          # per room, to stretch short tours over long clips
-GAZE_WINDOW_M = 1.0         # m of route the gaze direction is averaged over
+MAX_EXTRA_LAPS = 2  # per room, to stretch short tours over long clips
+GAZE_WINDOW_M = 1.0  # m of route the gaze direction is averaged over
 PITCH_RANGE_DEG = (-18.0, -10.0)
-SAMPLE_STEP = 0.02          # m, dense sampling of the route before frames are picked
+SAMPLE_STEP = 0.02  # m, dense sampling of the route before frames are picked
 
 Capsule = tuple[Vec2, Vec2, float]  # segment (a, b) and radius; a == b is a disc
 
@@ -79,8 +80,8 @@ class _Line:
 class _Arc:
     center: np.ndarray
     radius: float
-    phi0: float        # start angle: point = centre + radius * (cos phi, sin phi) in (x, z)
-    sweep: float       # signed, radians; > 0 walks towards increasing phi
+    phi0: float  # start angle: point = centre + radius * (cos phi, sin phi) in (x, z)
+    sweep: float  # signed, radians; > 0 walks towards increasing phi
 
     @property
     def length(self) -> float:
@@ -107,8 +108,7 @@ def default_hub(room: Room) -> Hub:
 def room_hubs(house: House) -> dict[str, Hub]:
     """room id -> hub: the generator's (house.meta["walk_hubs"]: id -> (x, z, radius)) or a default."""
     given = house.meta.get("walk_hubs", {})
-    return {r.id: Hub(tuple(given[r.id][:2]), given[r.id][2]) if r.id in given else default_hub(r)
-            for r in house.rooms}
+    return {r.id: Hub(tuple(given[r.id][:2]), given[r.id][2]) if r.id in given else default_hub(r) for r in house.rooms}
 
 
 def approach_point(door: Door, wall: Wall, room: Room) -> Vec2:
@@ -126,8 +126,13 @@ def _approaches(house_rooms, walls, doors) -> dict[tuple[str, str], Vec2]:
     """(door id, room id) -> approach point, for doors between two rooms (rooms in `house_rooms` only)."""
     rooms = {r.id: r for r in house_rooms}
     wall_of = {w.id: w for w in walls}
-    return {(d.id, rid): approach_point(d, wall_of[d.wall], rooms[rid])
-            for d in doors if len(d.rooms) == 2 for rid in d.rooms if rid in rooms}
+    return {
+        (d.id, rid): approach_point(d, wall_of[d.wall], rooms[rid])
+        for d in doors
+        if len(d.rooms) == 2
+        for rid in d.rooms
+        if rid in rooms
+    }
 
 
 def _tangent_points(hub: Hub, p: Vec2) -> list[Vec2]:
@@ -248,9 +253,10 @@ def _filleted(points: list[np.ndarray]) -> list[_Prim]:
 @dataclass(frozen=True)
 class _Plan:
     """The seed's choices; the route is a deterministic function of the plan and the extra laps."""
+
     order: list[tuple[str, Optional[str]]]
-    sigma: float          # circulation sense around every hub
-    start_phi: float      # where a tour with no exit starts on its circle
+    sigma: float  # circulation sense around every hub
+    start_phi: float  # where a tour with no exit starts on its circle
     pitch_deg: float
 
 
@@ -294,8 +300,14 @@ def _route(house: House, plan: _Plan, extra_laps: dict[str, int]) -> list[_Prim]
             nxt = order[i + 1][0]
             nxt_hub = hubs[nxt]
             phi_next = _tangent_angle(nxt_hub, approach[(exit_door, nxt)], sigma, True)
-            prims += _filleted([_circle_point(hub, phi_in + sigma * sweep), np.asarray(approach[(exit_door, room)]),
-                                np.asarray(approach[(exit_door, nxt)]), _circle_point(nxt_hub, phi_next)])
+            prims += _filleted(
+                [
+                    _circle_point(hub, phi_in + sigma * sweep),
+                    np.asarray(approach[(exit_door, room)]),
+                    np.asarray(approach[(exit_door, nxt)]),
+                    _circle_point(nxt_hub, phi_next),
+                ]
+            )
     return [p for p in prims if p.length > 1e-9]
 
 
@@ -319,7 +331,7 @@ def _dense(prims: list[_Prim]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     offset = 0.0
     for k, p in enumerate(prims):
         u = np.linspace(0.0, 1.0, max(2, math.ceil(p.length / SAMPLE_STEP) + 1))
-        u = u if k == 0 else u[1:]   # a primitive starts where the previous one ended
+        u = u if k == 0 else u[1:]  # a primitive starts where the previous one ended
         xy, yaw = p.sample(u)
         ss.append(offset + u * p.length)
         pts.append(xy)
@@ -359,6 +371,13 @@ def walkthrough(house: House, scales: Scales, seed: int) -> list[CameraPose]:
     x, z = np.interp(at, s, xy[:, 0]), np.interp(at, s, xy[:, 1])
     yaw_deg = _wrap_deg(_gaze(s, yaw, at))
     floor_y = house.rooms[0].floor_y
-    return [CameraPose((float(x[i]), floor_y + EYE_HEIGHT, float(z[i])), float(yaw_deg[i]), plan.pitch_deg,
-                       float(scales.fov_deg), float(at[i] / speed))
-            for i in range(scales.frames)]
+    return [
+        CameraPose(
+            (float(x[i]), floor_y + EYE_HEIGHT, float(z[i])),
+            float(yaw_deg[i]),
+            plan.pitch_deg,
+            float(scales.fov_deg),
+            float(at[i] / speed),
+        )
+        for i in range(scales.frames)
+    ]

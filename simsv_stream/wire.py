@@ -17,6 +17,7 @@ Nothing is ever pickled. :func:`decode` validates everything a peer could get wr
 version, kind, field types, sizes against shapes, dtype whitelist, JPEG markers, buffer counts) and
 raises a single :class:`WireError` whose message is a one-line reason.
 """
+
 from __future__ import annotations
 
 import io
@@ -34,9 +35,9 @@ from .sample import Provenance, Sample
 PROTOCOL = 1
 KINDS = ("hello", "order", "sample", "heartbeat", "error", "bye")
 CODECS = ("raw", "jpeg")
-DTYPES = ("uint8",)              # frame dtype whitelist (RGB video frames)
-COPY_THRESHOLD = 64 * 1024       # buffers above this are sent zero-copy
-MAX_HEADER_BYTES = 1 << 20       # 1 MiB: a header is a few hundred bytes
+DTYPES = ("uint8",)  # frame dtype whitelist (RGB video frames)
+COPY_THRESHOLD = 64 * 1024  # buffers above this are sent zero-copy
+MAX_HEADER_BYTES = 1 << 20  # 1 MiB: a header is a few hundred bytes
 MAX_FRAMES = 256
 MAX_SIDE = 4096
 DEFAULT_MAX_SAMPLE_BYTES = 1 << 30  # 1 GiB of decoded frames per sample
@@ -140,7 +141,9 @@ def pack_header(header: Mapping[str, Any]) -> bytes:
 def encode(kind: str, **fields: Any) -> list[bytes]:
     """A control-type message (everything but ``sample``): one header frame."""
     if kind not in KINDS or kind == "sample":
-        raise ValueError(f"use encode_sample for samples; unknown kind {kind!r}" if kind != "sample" else "use encode_sample")
+        raise ValueError(
+            f"use encode_sample for samples; unknown kind {kind!r}" if kind != "sample" else "use encode_sample"
+        )
     return [pack_header({"protocol": PROTOCOL, "kind": kind, **fields})]
 
 
@@ -165,7 +168,13 @@ def encode_frames(frames: np.ndarray, codec: str = "raw", quality: int = 90) -> 
         out = io.BytesIO()
         Image.fromarray(f).save(out, format="JPEG", quality=int(quality))
         bufs.append(out.getvalue())
-    return {"codec": "jpeg", "shape": shape, "dtype": frames.dtype.name, "sizes": [len(b) for b in bufs], "quality": int(quality)}, bufs
+    return {
+        "codec": "jpeg",
+        "shape": shape,
+        "dtype": frames.dtype.name,
+        "sizes": [len(b) for b in bufs],
+        "quality": int(quality),
+    }, bufs
 
 
 def encode_sample(
@@ -189,8 +198,11 @@ def encode_sample(
         "worker": worker,
         "frames": fh,
         "qa": {f: getattr(qa, f) for f in _QA_ORDER} if isinstance(qa, QA) else dict(qa),
-        "provenance": ({f: getattr(provenance, f) for f in _PROVENANCE_ORDER} if isinstance(provenance, Provenance)
-                       else dict(provenance)),
+        "provenance": (
+            {f: getattr(provenance, f) for f in _PROVENANCE_ORDER}
+            if isinstance(provenance, Provenance)
+            else dict(provenance)
+        ),
     }
     return [pack_header(header), *bufs]
 
@@ -255,10 +267,22 @@ SCHEMA: dict[str, dict[str, str]] = {
     "heartbeat": {"worker": _T_STR},
     "bye": {},
     "error": {"reason": _T_STR},
-    "order": {"epoch": _T_INT, "seed": _T_INT, "episode_seed": _T_INT, "items": _T_LIST, "scales": _T_DICT,
-              "codec": _T_STR},
-    "sample": {"epoch": _T_INT, "sample_id": _T_INT, "worker": _T_STR, "frames": _T_DICT, "qa": _T_DICT,
-               "provenance": _T_DICT},
+    "order": {
+        "epoch": _T_INT,
+        "seed": _T_INT,
+        "episode_seed": _T_INT,
+        "items": _T_LIST,
+        "scales": _T_DICT,
+        "codec": _T_STR,
+    },
+    "sample": {
+        "epoch": _T_INT,
+        "sample_id": _T_INT,
+        "worker": _T_STR,
+        "frames": _T_DICT,
+        "qa": _T_DICT,
+        "provenance": _T_DICT,
+    },
 }
 OPTIONAL: dict[str, dict[str, str]] = {
     "hello": {"backend": _T_STR, "host": _T_STR},
@@ -269,8 +293,13 @@ OPTIONAL: dict[str, dict[str, str]] = {
     "sample": {},
 }
 ORDER_ITEM = {"sample_id": _T_INT, "question_type": _T_STR, "attempt0": _T_INT}
-QA_FIELDS = {"question_type": _T_STR, "question": _T_STR, "answer": _T_STR, "answer_mode": _T_STR,
-             "ground_truth": _T_ANY}
+QA_FIELDS = {
+    "question_type": _T_STR,
+    "question": _T_STR,
+    "answer": _T_STR,
+    "answer_mode": _T_STR,
+    "ground_truth": _T_ANY,
+}
 PROVENANCE_FIELDS = {"sample_id": _T_INT, "seed": _T_INT, "episode_seed": _T_INT, "config_hash": _T_STR}
 PROVENANCE_OPTIONAL = {"mix_version": _T_INT, "worker_id": _T_STR, "render_s": _T_NUM, "timings": _T_DICT}
 _QA_ORDER = tuple(f.name for f in fields(QA))
@@ -367,8 +396,10 @@ def _check_sample(h: dict, buffers: list, max_sample_bytes: int) -> list:
         raise WireError(f"{where}: frame sizes must be non-negative integers")
     want_bufs = 1 if codec == "raw" else t
     if len(buffers) != want_bufs or len(sizes) != want_bufs:
-        raise WireError(f"{where}: {codec} frames of shape {shape} need {want_bufs} buffer(s), "
-                        f"got {len(buffers)} (header lists {len(sizes)})")
+        raise WireError(
+            f"{where}: {codec} frames of shape {shape} need {want_bufs} buffer(s), "
+            f"got {len(buffers)} (header lists {len(sizes)})"
+        )
     for i, (b, s) in enumerate(zip(buffers, sizes)):
         n = _buflen(b)
         if n != s:
@@ -418,7 +449,9 @@ def decode_frames(ws: WireSample, writable: bool = False) -> Sample:
                 with Image.open(io.BytesIO(_bytes_view(b))) as im:
                     img = np.asarray(im.convert("RGB"))
             except Exception as e:
-                raise WireError(f"sample {ws.sample_id}: JPEG frame {i} does not decode ({type(e).__name__}: {e})") from None
+                raise WireError(
+                    f"sample {ws.sample_id}: JPEG frame {i} does not decode ({type(e).__name__}: {e})"
+                ) from None
             if img.shape != shape[1:]:
                 raise WireError(f"sample {ws.sample_id}: JPEG frame {i} is {img.shape}, header says {shape[1:]}")
             arr[i] = img

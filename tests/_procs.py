@@ -1,4 +1,5 @@
 """Process checks shared by the stream and trainer tests."""
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """A small hand-built House for renderer/annotation tests (independent of the procedural generator)."""
+
 from __future__ import annotations
 
 from simsv_stream.episode import CameraPose

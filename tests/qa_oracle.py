@@ -6,6 +6,7 @@ Written separately from simsv_stream/questions on purpose: it reads only the pla
 (closest box points by per-axis gaps, shoelace areas, yaw-difference angles, first sightings) and
 asserts the QA's answer, options and refusal margins. Nothing here imports the generator's helpers.
 """
+
 from __future__ import annotations
 
 import math
@@ -16,8 +17,8 @@ SAL = 0.05
 NOTICE = 0.01
 # episode.json rounds coordinates to 1e-4 m and angles to 1e-3 degrees: recomputed values may differ
 # from the generator's (full precision) by that much
-TOL = 2e-3      # metres (and relative, for numbers)
-TOL_DEG = 0.1   # degrees
+TOL = 2e-3  # metres (and relative, for numbers)
+TOL_DEG = 0.1  # degrees
 
 
 class Ep:
@@ -117,7 +118,7 @@ def check_numeric(qa: dict, value: float, decimals: int, integer: bool = False) 
         vals = [float(t) for t in option_texts(qa)]
         assert len(vals) == 4 and len(set(vals)) == 4
         assert abs(float(chosen(qa)) - value) <= 0.5 * 10 ** (-decimals) + TOL * max(1.0, value), (chosen(qa), value)
-        for v in vals:   # spread: every wrong option clearly away from the truth
+        for v in vals:  # spread: every wrong option clearly away from the truth
             if v != float(chosen(qa)):
                 assert (abs(v - value) >= 1) if integer else (abs(v - value) / value >= 0.2 - TOL), (v, value)
 
@@ -165,11 +166,15 @@ def check_qa(d: dict, qa: dict) -> None:
                 assert dist[c] >= 1.1 * dist[ans] - TOL and dist[c] - dist[ans] >= 0.15 - TOL, (dist, ans)
     elif t.startswith("rel_direction_"):
         level = t.rsplit("_", 1)[1]
-        p, o, qq = re.search(r"^If I am standing by the (.+?) and facing the (.+?), is the (.+?) to (?:the left or|my left,|my front-left,)", q).groups()
-        P, O, Q = e.unique(p), e.unique(o), e.unique(qq)
+        p, o, qq = re.search(
+            r"^If I am standing by the (.+?) and facing the (.+?), is the (.+?) to "
+            r"(?:the left or|my left,|my front-left,)",
+            q,
+        ).groups()
+        P, O, Q = e.unique(p), e.unique(o), e.unique(qq)  # noqa: E741 (the geometry's point names)
         assert len({p, o, qq}) == 3
         assert floor_dist(P, O) >= 0.75 - TOL and floor_dist(P, Q) >= 0.75 - TOL
-        theta = wrap(heading_deg(P, Q) - heading_deg(P, O))   # + = to the right (yaw grows to the right)
+        theta = wrap(heading_deg(P, Q) - heading_deg(P, O))  # + = to the right (yaw grows to the right)
         a = abs(theta)
         side = "right" if theta > 0 else "left"
         if level == "easy":
@@ -184,7 +189,9 @@ def check_qa(d: dict, qa: dict) -> None:
         assert all(abs(a - b) >= 15.0 - TOL_DEG for b in bounds), f"angle {theta:.1f} within 15 deg of a boundary"
         assert chosen(qa) == expect == qa["ground_truth"], (chosen(qa), expect, theta)
     elif t == "route_plan":
-        x, y, z = re.search(r"beginning at the (.+) facing the (.+)\. You want to navigate to the (.+?)\. You will", q).groups()
+        x, y, z = re.search(
+            r"beginning at the (.+) facing the (.+)\. You want to navigate to the (.+?)\. You will", q
+        ).groups()
         ways = re.findall(r"Go forward until the (.+?)\.", q)
         assert ways[-1] == z
         objs = [e.unique(n) for n in [x] + ways]
@@ -200,7 +207,7 @@ def check_qa(d: dict, qa: dict) -> None:
                 turns.append("right" if th > 0 else "left")
         for k in range(len(objs) - 1):
             assert floor_dist(objs[k], objs[k + 1]) >= 0.75 - TOL
-        assert q.count("[please fill in]") == len(turns) + 1   # one in the note, one per turn
+        assert q.count("[please fill in]") == len(turns) + 1  # one in the note, one per turn
         assert chosen(qa) == ", ".join(f"Turn {s.capitalize()}" for s in turns), (chosen(qa), turns)
         assert qa["ground_truth"] == turns
     elif t in ("appearance_order", "temporal_order"):
@@ -213,7 +220,9 @@ def check_qa(d: dict, qa: dict) -> None:
             assert e.salient_named(n), f"{n!r} has no salient instance"
         t_any = {n: e.first(n, 0.0) for n in listed}
         t_not = {n: e.first(n, NOTICE) for n in listed}
-        assert len(set(t_any.values())) == len(listed) and len(set(t_not.values())) == len(listed), "same-frame sighting"
+        assert len(set(t_any.values())) == len(listed) and len(set(t_not.values())) == len(listed), (
+            "same-frame sighting"
+        )
         order_any = sorted(listed, key=lambda n: t_any[n])
         order_not = sorted(listed, key=lambda n: t_not[n])
         assert order_any == order_not, "order differs between visibility thresholds"

@@ -8,6 +8,7 @@ random noise and random dropouts (standing in for occlusion). Objects are visibl
 room the camera stands in. Good enough to exercise every question type and every refusal path;
 the real simulator (`simsv_stream.simulator.simulate`) is used by test_questions_sim.py.
 """
+
 from __future__ import annotations
 
 import math
@@ -80,7 +81,9 @@ def synthetic_house(seed: int, n_rooms: int | None = None) -> House:
         foot: list[tuple[float, float, float, float]] = []
         k_cats = int(rng.integers(6, 12))
         floor_cats = [c for c, v in CATALOG.items() if v[3] == "floor"]
-        cats = [floor_cats[int(j)] for j in rng.choice(len(floor_cats), size=min(k_cats, len(floor_cats)), replace=False)]
+        cats = [
+            floor_cats[int(j)] for j in rng.choice(len(floor_cats), size=min(k_cats, len(floor_cats)), replace=False)
+        ]
         for cat in cats:
             (w0, w1), (h0, h1), (d0, d1), _, max_n = CATALOG[cat]
             count = 1 if max_n == 1 else int(rng.integers(1, max_n + 1))
@@ -95,7 +98,11 @@ def synthetic_house(seed: int, n_rooms: int | None = None) -> House:
                     t = math.radians(yaw)
                     w, d = abs(w * math.cos(t)) + abs(d * math.sin(t)), abs(w * math.sin(t)) + abs(d * math.cos(t))
                 for _try in range(30):
-                    cx = float(rng.uniform(xs[i] + 0.2 + w / 2, xs[i + 1] - 0.2 - w / 2)) if xs[i + 1] - xs[i] > w + 0.4 else None
+                    cx = (
+                        float(rng.uniform(xs[i] + 0.2 + w / 2, xs[i + 1] - 0.2 - w / 2))
+                        if xs[i + 1] - xs[i] > w + 0.4
+                        else None
+                    )
                     cz = float(rng.uniform(0.2 + d / 2, depth - 0.2 - d / 2)) if depth > d + 0.4 else None
                     if cx is None or cz is None:
                         break
@@ -125,8 +132,14 @@ def synthetic_house(seed: int, n_rooms: int | None = None) -> House:
                 top = p.center[1] + p.size[1] / 2
                 objects.append(SceneObject(next_id, cat, (cx, top + h / 2, cz), (w, h, d), 0.0, room.id, parent=p.id))
                 next_id += 1
-    return House(seed=seed, rooms=tuple(rooms), walls=tuple(walls), doors=tuple(doors), objects=tuple(objects),
-                 source="synthetic")
+    return House(
+        seed=seed,
+        rooms=tuple(rooms),
+        walls=tuple(walls),
+        doors=tuple(doors),
+        objects=tuple(objects),
+        source="synthetic",
+    )
 
 
 def _fraction(pose: CameraPose, o: SceneObject) -> float:
@@ -167,13 +180,19 @@ def synthetic_episode(seed: int, n_rooms: int | None = None, frames: int = 16, d
             if o.room != room:
                 continue
             f = _fraction(pose, o) * float(np.exp(rng.normal(0, 0.35)))
-            px = int(round(min(f, 0.8) * PIXELS))       # whole pixels, as a renderer counts them
+            px = int(round(min(f, 0.8) * PIXELS))  # whole pixels, as a renderer counts them
             if px > 0 and rng.random() > dropout:
                 vis[o.id] = px / PIXELS
         poses.append(pose)
         anns.append(FrameAnnotation(t, pose, room, vis))
-    return Episode(seed=seed, scales=Scales(frames=frames), house=house, poses=poses,
-                   frames=Frames(rgb=np.zeros((frames, 8, 8, 3), np.uint8)), annotations=anns)
+    return Episode(
+        seed=seed,
+        scales=Scales(frames=frames),
+        house=house,
+        poses=poses,
+        frames=Frames(rgb=np.zeros((frames, 8, 8, 3), np.uint8)),
+        annotations=anns,
+    )
 
 
 def episode_dict(ep: Episode) -> dict:
@@ -188,12 +207,32 @@ def episode_dict(ep: Episode) -> dict:
     return {
         "seed": ep.seed,
         "config": ep.scales.to_dict(),
-        "rooms": [{"id": r.id, "type": r.type, "polygon": [list(p) for p in r.polygon], "area_m2": r.area_m2}
-                  for r in ep.house.rooms],
-        "objects": [{"id": o.id, "category": o.category, "center": list(o.center), "size": list(o.size),
-                     "yaw_deg": o.yaw_deg, "room": o.room} for o in ep.house.objects],
-        "frames": [{"index": a.index, "position": list(a.pose.position), "yaw_deg": a.pose.yaw_deg,
-                    "pitch_deg": a.pose.pitch_deg, "fov_deg": a.pose.fov_deg, "room": a.room,
-                    "visible": {str(k): v for k, v in a.visible.items()}} for a in ep.annotations],
+        "rooms": [
+            {"id": r.id, "type": r.type, "polygon": [list(p) for p in r.polygon], "area_m2": r.area_m2}
+            for r in ep.house.rooms
+        ],
+        "objects": [
+            {
+                "id": o.id,
+                "category": o.category,
+                "center": list(o.center),
+                "size": list(o.size),
+                "yaw_deg": o.yaw_deg,
+                "room": o.room,
+            }
+            for o in ep.house.objects
+        ],
+        "frames": [
+            {
+                "index": a.index,
+                "position": list(a.pose.position),
+                "yaw_deg": a.pose.yaw_deg,
+                "pitch_deg": a.pose.pitch_deg,
+                "fov_deg": a.pose.fov_deg,
+                "room": a.room,
+                "visible": {str(k): v for k, v in a.visible.items()},
+            }
+            for a in ep.annotations
+        ],
         "qa": [],
     }

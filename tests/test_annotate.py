@@ -1,4 +1,5 @@
 """annotate(): visible fractions against an independent recount, rooms, salience."""
+
 from __future__ import annotations
 
 import time
@@ -6,8 +7,8 @@ from collections import Counter
 
 import numpy as np
 import pytest
-
 from _render_house import small_house, small_walk
+
 from simsv_stream.annotate import annotate, room_of, visible_fractions
 from simsv_stream.config import Scales
 from simsv_stream.episode import SALIENT_FRACTION, CameraPose, Frames
@@ -64,16 +65,16 @@ def test_room_of_snaps_in_doorways_and_is_none_outside():
     house = small_house()
     assert room_of(house, (2.0, 1.5, 2.0)) == "r0"
     assert room_of(house, (7.0, 1.5, 2.0)) == "r1"
-    assert room_of(house, (5.0, 1.5, 2.0)) in ("r0", "r1")      # on the shared wall line (door)
-    assert room_of(house, (-0.2, 1.5, 2.0)) == "r0"              # just outside: snapped
-    assert room_of(house, (-3.0, 1.5, 2.0)) is None              # far outside
+    assert room_of(house, (5.0, 1.5, 2.0)) in ("r0", "r1")  # on the shared wall line (door)
+    assert room_of(house, (-0.2, 1.5, 2.0)) == "r0"  # just outside: snapped
+    assert room_of(house, (-3.0, 1.5, 2.0)) is None  # far outside
 
 
 def test_synthetic_counts():
     inst = np.zeros((2, 4, 5), dtype=np.int32)
-    inst[0, :2, :] = 7          # 10 px
-    inst[0, 3, 0] = 2           # 1 px
-    inst[0, 2, :] = -2          # wall: ignored
+    inst[0, :2, :] = 7  # 10 px
+    inst[0, 3, 0] = 2  # 1 px
+    inst[0, 2, :] = -2  # wall: ignored
     inst[1, :, :] = -1
     out = visible_fractions(inst)
     assert out == [{2: 1 / 20, 7: 10 / 20}, {}]

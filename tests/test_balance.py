@@ -1,4 +1,5 @@
 """`simsv-stream bench balance`: recommendation logic on measured inputs, report/plot, and real quick runs."""
+
 from __future__ import annotations
 
 import json
@@ -7,21 +8,41 @@ from pathlib import Path
 
 import pytest
 
-from simsv_stream.benchmarks.balance import (Baseline, Point, fleet_stage_ms, format_report, plot, recommend,
-                                             run_balance)
+from simsv_stream.benchmarks.balance import Baseline, Point, fleet_stage_ms, format_report, plot, recommend, run_balance
 from simsv_stream.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "configs" / "demo.yaml"
 
 
-def _pt(workers: int, consumed: float, wait: float, capacity: float, step_ms: float = 100.0, batch: int = 4,
-        render_ms: float = 0.0, knob: str = "") -> Point:
+def _pt(
+    workers: int,
+    consumed: float,
+    wait: float,
+    capacity: float,
+    step_ms: float = 100.0,
+    batch: int = 4,
+    render_ms: float = 0.0,
+    knob: str = "",
+) -> Point:
     wall = 10.0
-    p = Point(label=f"workers={workers}", workers=workers, frames=8, size="64x64", questions_per_episode=1, codec="raw",
-              batch_size=batch, steps=int(consumed * wall / batch), samples=int(consumed * wall), wall_s=wall,
-              wait_s=wait * wall, step_s=step_ms / 1000.0, produced=int(consumed * wall), capacity_sps=capacity,
-              knob=knob)
+    p = Point(
+        label=f"workers={workers}",
+        workers=workers,
+        frames=8,
+        size="64x64",
+        questions_per_episode=1,
+        codec="raw",
+        batch_size=batch,
+        steps=int(consumed * wall / batch),
+        samples=int(consumed * wall),
+        wall_s=wall,
+        wait_s=wait * wall,
+        step_s=step_ms / 1000.0,
+        produced=int(consumed * wall),
+        capacity_sps=capacity,
+        knob=knob,
+    )
     if render_ms:
         p.stage_ms = {"render": render_ms}
     return p
@@ -59,21 +80,37 @@ def test_pipeline_bound_when_the_fleet_could_keep_up_or_idles():
 
 def test_fleet_stage_split_amortizes_reuse_and_counts_retries():
     provs = [
-        {"render_s": 0.2, "timings": {"house": 0.01, "walkthrough": 0.01, "render": 0.07, "annotate": 0.01}},  # 2 episodes
+        {
+            "render_s": 0.2,
+            "timings": {"house": 0.01, "walkthrough": 0.01, "render": 0.07, "annotate": 0.01},
+        },  # 2 episodes
         {"render_s": 0.0, "timings": {"house": 0.01, "walkthrough": 0.01, "render": 0.07, "annotate": 0.01}},  # reused
     ]
     ms = fleet_stage_ms(provs)
-    assert sum(ms.values()) == pytest.approx(100.0)   # 0.2 s over 2 samples
+    assert sum(ms.values()) == pytest.approx(100.0)  # 0.2 s over 2 samples
     assert ms["render"] == pytest.approx(70.0)
 
 
 def test_report_and_plot_from_measured_points(tmp_path):
-    pts = [_pt(1, 20, 0.4, 22, render_ms=40), _pt(2, 38, 0.008, 44, render_ms=41),
-           _pt(2, 30, 0.1, 30, render_ms=80, knob="frames")]
+    pts = [
+        _pt(1, 20, 0.4, 22, render_ms=40),
+        _pt(2, 38, 0.008, 44, render_ms=41),
+        _pt(2, 30, 0.1, 30, render_ms=80, knob="frames"),
+    ]
     pts[0].stage_ms.update(questions=0.5, encode=1.0)
     rec = recommend(pts, 4, model_step_ms=100)
-    b = Baseline(samples=40, export_workers=2, export_s=8.0, disk_bytes=123456, read_ttfb_s=0.5, read_s=2.0,
-                 loader_workers=2, stream_ttfb_s=0.4, stream_sps=44.0, stream_bytes_per_sample=98304)
+    b = Baseline(
+        samples=40,
+        export_workers=2,
+        export_s=8.0,
+        disk_bytes=123456,
+        read_ttfb_s=0.5,
+        read_s=2.0,
+        loader_workers=2,
+        stream_ttfb_s=0.4,
+        stream_sps=44.0,
+        stream_bytes_per_sample=98304,
+    )
     md = format_report(pts, rec, {"config": "x.yaml"}, b)
     assert "## Workers (main table)" in md and "| workers | consumed/s |" in md
     assert "| 2 | 38.0 |" in md and "## Scale knobs" in md and "## Materialized baseline" in md
@@ -84,15 +121,39 @@ def test_report_and_plot_from_measured_points(tmp_path):
 
 def test_quick_run_with_calibrated_sleep_writes_report_plot_and_recommendation(tmp_path, capsys):
     out = tmp_path / "bal"
-    rc = main(["bench", "balance", "--config", str(DEMO), "--quick", "--model-step-ms", "25", "--steps", "3",
-               "--sweep", "codec=raw,jpeg", "--baseline-samples", "6", "--capacity-s", "1", "--out", str(out),
-               "stream.heartbeat_s=0.5"])
+    rc = main(
+        [
+            "bench",
+            "balance",
+            "--config",
+            str(DEMO),
+            "--quick",
+            "--model-step-ms",
+            "25",
+            "--steps",
+            "3",
+            "--sweep",
+            "codec=raw,jpeg",
+            "--baseline-samples",
+            "6",
+            "--capacity-s",
+            "1",
+            "--out",
+            str(out),
+            "stream.heartbeat_s=0.5",
+        ]
+    )
     assert rc == 0
     printed = capsys.readouterr().out
     assert "recommendation:" in printed and "| workers | consumed/s |" in printed
     report = (out / "report.md").read_text()
-    for section in ("## Recommendation", "## Workers (main table)", "## Worker time per sample by stage",
-                    "## Scale knobs", "## Materialized baseline"):
+    for section in (
+        "## Recommendation",
+        "## Workers (main table)",
+        "## Worker time per sample by stage",
+        "## Scale knobs",
+        "## Materialized baseline",
+    ):
         assert section in report
     assert (out / "balance.png").stat().st_size > 10_000
     res = json.loads((out / "results.json").read_text())
@@ -119,9 +180,19 @@ def test_quick_run_with_the_tiny_model_step(tmp_path_factory, tmp_path):
 
     tiny = cached_tiny_model(tmp_path_factory.getbasetemp(), "qwen2_vl")
     logs: list[str] = []
-    res = run_balance(DEMO, workers=[1], steps=2, warmup=1, quick=True, sweep={}, baseline=False, capacity_s=0.5,
-                      out=tmp_path / "m", overrides=[f"model.path={tiny}", "data.batch_size=2", "data.map_workers=1",
-                                                     "stream.heartbeat_s=0.5"], log=logs.append)
+    res = run_balance(
+        DEMO,
+        workers=[1],
+        steps=2,
+        warmup=1,
+        quick=True,
+        sweep={},
+        baseline=False,
+        capacity_s=0.5,
+        out=tmp_path / "m",
+        overrides=[f"model.path={tiny}", "data.batch_size=2", "data.map_workers=1", "stream.heartbeat_s=0.5"],
+        log=logs.append,
+    )
     (p,) = res["points"]
     assert p.steps == 2 and p.samples == 4 and p.step_s > 0
     assert res["recommendation"].target_sps == pytest.approx(2 / p.step_s)

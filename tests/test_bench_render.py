@@ -1,4 +1,5 @@
 """`simsv-stream bench render` and bench/render.py: a tiny run prints the table."""
+
 from __future__ import annotations
 
 import os
@@ -12,8 +13,12 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def test_bench_render_cli_prints_table():
     exe = os.path.join(os.path.dirname(sys.executable), "simsv-stream")
-    p = subprocess.run([exe, "bench", "render", "--sizes", "64x48", "--frames", "2,3", "--episodes", "1",
-                        "--peer-frames", "1"], capture_output=True, text=True, timeout=120)
+    p = subprocess.run(
+        [exe, "bench", "render", "--sizes", "64x48", "--frames", "2,3", "--episodes", "1", "--peer-frames", "1"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert p.returncode == 0, p.stderr
     rows = [ln for ln in p.stdout.splitlines() if ln.strip().startswith("64x48")]
     assert len(rows) == 2
@@ -27,9 +32,24 @@ def test_bench_render_bad_value_one_line():
 
 
 def test_bench_script_and_api():
-    p = subprocess.run([sys.executable, os.path.join(ROOT, "bench", "render.py"), "--sizes", "48x48",
-                        "--frames", "2", "--episodes", "1", "--peer-frames", "0"],
-                       capture_output=True, text=True, timeout=120, cwd=ROOT)
+    p = subprocess.run(
+        [
+            sys.executable,
+            os.path.join(ROOT, "bench", "render.py"),
+            "--sizes",
+            "48x48",
+            "--frames",
+            "2",
+            "--episodes",
+            "1",
+            "--peer-frames",
+            "0",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
     assert p.returncode == 0, p.stderr
     assert "48x48" in p.stdout
     rows = run_render_bench([(40, 32)], [2], episodes=2, seed=3)

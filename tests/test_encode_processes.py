@@ -6,6 +6,7 @@ Batches equal the in-thread ones bit for bit, ids come out once and in order, th
 in another process (with one intra-op thread), the encoders go when the loader closes, and the
 config/usage errors are one line. Timing is not tested here: see bench/trainer_cpu.py.
 """
+
 from __future__ import annotations
 
 import functools
@@ -55,10 +56,27 @@ def _collate(collator: VideoQACollator, items: list) -> tuple:
 
 
 def _run(collator: VideoQACollator, method: str, *, codec: str = "jpeg", batches: int = 3, map_workers: int = 2):
-    cfg = StreamConfig(endpoint="tcp://127.0.0.1:*", control_endpoint="off", workers=2, heartbeat_s=0.3,
-                       timeout_s=60, credit=2, codec=codec, scales=SCALES, mix=SAFE_MIX, seed=11)
-    loader = build_loader(cfg, map_fn=PidEncode(collator), collate_fn=functools.partial(_collate, collator),
-                          batch_size=2, map_workers=map_workers, prefetch=1, map_method=method)
+    cfg = StreamConfig(
+        endpoint="tcp://127.0.0.1:*",
+        control_endpoint="off",
+        workers=2,
+        heartbeat_s=0.3,
+        timeout_s=60,
+        credit=2,
+        codec=codec,
+        scales=SCALES,
+        mix=SAFE_MIX,
+        seed=11,
+    )
+    loader = build_loader(
+        cfg,
+        map_fn=PidEncode(collator),
+        collate_fn=functools.partial(_collate, collator),
+        batch_size=2,
+        map_workers=map_workers,
+        prefetch=1,
+        map_method=method,
+    )
     try:
         it = iter(loader)
         out = [next(it) for _ in range(batches)]
@@ -81,7 +99,7 @@ def test_process_batches_equal_thread_batches_in_order_and_encoded_elsewhere(col
     by_thread, where_t = _run(collator, "thread")
     by_process, where_p = _run(collator, "process")
     ids = [[m["sample_id"] for m in b["meta"]] for b in by_process]
-    assert ids == [[0, 1], [2, 3], [4, 5]]                      # once each, in order
+    assert ids == [[0, 1], [2, 3], [4, 5]]  # once each, in order
     assert ids == [[m["sample_id"] for m in b["meta"]] for b in by_thread]
     for bt, bp in zip(by_thread, by_process):
         for key in TENSORS:
@@ -92,7 +110,7 @@ def test_process_batches_equal_thread_batches_in_order_and_encoded_elsewhere(col
     assert {pid for pid, _ in where_t} == {os.getpid()}
     encoders = {pid for pid, _ in where_p}
     assert os.getpid() not in encoders and 1 <= len(encoders) <= 2
-    assert {threads for _, threads in where_p} == {1}            # set up once per encoder: one intra-op thread
+    assert {threads for _, threads in where_p} == {1}  # set up once per encoder: one intra-op thread
     assert _gone(encoders), "encoder processes outlived loader.close()"
 
 
@@ -134,13 +152,17 @@ def test_kill9_of_the_trainer_takes_the_encoders_down(tmp_path, tmp_path_factory
     script = tmp_path / "trainer.py"
     script.write_text(KILLED_SCRIPT)
     root = Path(__file__).resolve().parents[1]
-    p = subprocess.Popen([sys.executable, str(script), str(tiny), __file__], stdout=subprocess.PIPE, text=True,
-                         env=dict(os.environ, PYTHONPATH=str(root)))
+    p = subprocess.Popen(
+        [sys.executable, str(script), str(tiny), __file__],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=str(root)),
+    )
     try:
         encoders = {int(x) for x in p.stdout.readline().split()}
         assert encoders and p.pid not in encoders and all(alive(x) for x in encoders)
     finally:
-        p.kill()                                             # kill -9: no atexit, no handler
+        p.kill()  # kill -9: no atexit, no handler
         p.wait(10)
     assert _gone(encoders), "encoder processes orphaned"
 

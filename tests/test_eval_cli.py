@@ -1,5 +1,6 @@
 """Readers (VSI-Bench parquet/jsonl, our QA records, episode.json; several prediction layouts) and the
 `simsv-stream eval` subcommand."""
+
 from __future__ import annotations
 
 import json
@@ -22,36 +23,86 @@ from simsv_stream.eval import evaluate, read_predictions, read_references, score
 from simsv_stream.questions import generate_all  # noqa: E402
 
 VSI_ROWS = [
-    {"id": 1, "dataset": "arkitscenes", "scene_name": "s1", "question_type": "object_counting",
-     "question": "How many chair(s) are in this room?", "options": None, "ground_truth": "4"},
-    {"id": 2, "dataset": "arkitscenes", "scene_name": "s1", "question_type": "object_abs_distance",
-     "question": "...", "options": None, "ground_truth": "2.0"},
-    {"id": 3, "dataset": "scannet", "scene_name": "s2", "question_type": "object_rel_direction_easy",
-     "question": "...", "options": ["A. left", "B. right"], "ground_truth": "B"},
-    {"id": 4, "dataset": "scannet", "scene_name": "s2", "question_type": "object_rel_direction_hard",
-     "question": "...", "options": ["A. front-left", "B. front-right", "C. back-left", "D. back-right"], "ground_truth": "C"},
-    {"id": 5, "dataset": "scannetpp", "scene_name": "s3", "question_type": "obj_appearance_order",
-     "question": "...", "options": ["A. a, b", "B. b, a", "C. x", "D. y"], "ground_truth": "A"},
-    {"id": 6, "dataset": "scannetpp", "scene_name": "s3", "question_type": "route_planning",
-     "question": "...", "options": ["A. Turn Left", "B. Turn Right", "C. Turn Back"], "ground_truth": "C"},
+    {
+        "id": 1,
+        "dataset": "arkitscenes",
+        "scene_name": "s1",
+        "question_type": "object_counting",
+        "question": "How many chair(s) are in this room?",
+        "options": None,
+        "ground_truth": "4",
+    },
+    {
+        "id": 2,
+        "dataset": "arkitscenes",
+        "scene_name": "s1",
+        "question_type": "object_abs_distance",
+        "question": "...",
+        "options": None,
+        "ground_truth": "2.0",
+    },
+    {
+        "id": 3,
+        "dataset": "scannet",
+        "scene_name": "s2",
+        "question_type": "object_rel_direction_easy",
+        "question": "...",
+        "options": ["A. left", "B. right"],
+        "ground_truth": "B",
+    },
+    {
+        "id": 4,
+        "dataset": "scannet",
+        "scene_name": "s2",
+        "question_type": "object_rel_direction_hard",
+        "question": "...",
+        "options": ["A. front-left", "B. front-right", "C. back-left", "D. back-right"],
+        "ground_truth": "C",
+    },
+    {
+        "id": 5,
+        "dataset": "scannetpp",
+        "scene_name": "s3",
+        "question_type": "obj_appearance_order",
+        "question": "...",
+        "options": ["A. a, b", "B. b, a", "C. x", "D. y"],
+        "ground_truth": "A",
+    },
+    {
+        "id": 6,
+        "dataset": "scannetpp",
+        "scene_name": "s3",
+        "question_type": "route_planning",
+        "question": "...",
+        "options": ["A. Turn Left", "B. Turn Right", "C. Turn Back"],
+        "ground_truth": "C",
+    },
 ]
 PREDS = {"1": "3", "2": "2.1 meters", "3": "B", "4": "D.", "5": "A. a, b", "6": "The answer is C"}
 # object_count: 3 vs 4 -> 25% off -> 0.6; abs_distance 2.1 vs 2 -> 5% off -> 1.0 (5% <= 1 - 0.95)
 # easy 1, hard 0 (medium absent) -> rel_direction 0.5; appearance 1; route 0 (lmms parsing) / 1 (lenient)
-EXPECTED_LMMS = {"object_count": 0.6, "abs_distance": 1.0, "rel_direction_easy": 1.0, "rel_direction_hard": 0.0,
-                 "appearance_order": 1.0, "route_plan": 0.0}
+EXPECTED_LMMS = {
+    "object_count": 0.6,
+    "abs_distance": 1.0,
+    "rel_direction_easy": 1.0,
+    "rel_direction_hard": 0.0,
+    "appearance_order": 1.0,
+    "route_plan": 0.0,
+}
 
 
 def _write_parquet(path, rows):
-    table = pa.table({
-        "id": pa.array([r["id"] for r in rows], pa.int64()),
-        "dataset": [r["dataset"] for r in rows],
-        "scene_name": [r["scene_name"] for r in rows],
-        "question_type": [r["question_type"] for r in rows],
-        "question": [r["question"] for r in rows],
-        "options": pa.array([r["options"] for r in rows], pa.list_(pa.string())),
-        "ground_truth": [r["ground_truth"] for r in rows],
-    })
+    table = pa.table(
+        {
+            "id": pa.array([r["id"] for r in rows], pa.int64()),
+            "dataset": [r["dataset"] for r in rows],
+            "scene_name": [r["scene_name"] for r in rows],
+            "question_type": [r["question_type"] for r in rows],
+            "question": [r["question"] for r in rows],
+            "options": pa.array([r["options"] for r in rows], pa.list_(pa.string())),
+            "ground_truth": [r["ground_truth"] for r in rows],
+        }
+    )
     pq.write_table(table, path)
 
 
@@ -67,14 +118,20 @@ def test_vsibench_parquet_and_jsonl_read_the_same(tmp_path):
     a = read_references(tmp_path / "vsi.parquet")
     b = read_references(tmp_path / "vsi.jsonl")
     assert a == b
-    assert [r.question_type for r in a] == ["object_count", "abs_distance", "rel_direction_easy",
-                                            "rel_direction_hard", "appearance_order", "route_plan"]
+    assert [r.question_type for r in a] == [
+        "object_count",
+        "abs_distance",
+        "rel_direction_easy",
+        "rel_direction_hard",
+        "appearance_order",
+        "route_plan",
+    ]
     assert [r.answer_mode for r in a] == ["oe", "oe", "mc", "mc", "mc", "mc"]
     assert a[0].answer == 4.0 and a[2].answer == "B" and a[0].source_type == "object_counting"
     rep = evaluate(a, PREDS)
     got = {r.key: r.score for r in rep.rows}
     assert got == pytest.approx(EXPECTED_LMMS)
-    tasks = [0.6, 1.0, 1.0, 0.0, 0.5]        # count, abs, appearance, route, rel_direction (1 + 0) / 2
+    tasks = [0.6, 1.0, 1.0, 0.0, 0.5]  # count, abs, appearance, route, rel_direction (1 + 0) / 2
     assert rep.overall == pytest.approx(sum(tasks) / len(tasks))
     assert evaluate(a, PREDS, parse="lenient").overall == pytest.approx((sum(tasks) + 1.0) / len(tasks))
 
@@ -82,8 +139,10 @@ def test_vsibench_parquet_and_jsonl_read_the_same(tmp_path):
 def test_prediction_layouts(tmp_path):
     _jsonl(tmp_path / "p1.jsonl", [{"id": k, "prediction": v} for k, v in PREDS.items()])
     (tmp_path / "p2.json").write_text(json.dumps(PREDS))
-    _jsonl(tmp_path / "p3.jsonl", [{"doc_id": 0, "doc": {"id": int(k)}, "filtered_resps": [v], "resps": [[v]]}
-                                   for k, v in PREDS.items()])
+    _jsonl(
+        tmp_path / "p3.jsonl",
+        [{"doc_id": 0, "doc": {"id": int(k)}, "filtered_resps": [v], "resps": [[v]]} for k, v in PREDS.items()],
+    )
     _jsonl(tmp_path / "p4.jsonl", [{"question_id": int(k), "response": v} for k, v in PREDS.items()])
     for name in ("p1.jsonl", "p2.json", "p3.jsonl", "p4.jsonl"):
         assert read_predictions(tmp_path / name) == PREDS, name
@@ -122,8 +181,17 @@ def test_our_qa_records_and_episode_json_as_references(tmp_path):
 def test_cli_prints_table(tmp_path, capsys):
     _write_parquet(tmp_path / "vsi.parquet", VSI_ROWS)
     _jsonl(tmp_path / "preds.jsonl", [{"id": k, "prediction": v} for k, v in PREDS.items()])
-    rc = main(["eval", "--predictions", str(tmp_path / "preds.jsonl"), "--references", str(tmp_path / "vsi.parquet"),
-               "--json", str(tmp_path / "scores.json")])
+    rc = main(
+        [
+            "eval",
+            "--predictions",
+            str(tmp_path / "preds.jsonl"),
+            "--references",
+            str(tmp_path / "vsi.parquet"),
+            "--json",
+            str(tmp_path / "scores.json"),
+        ]
+    )
     out = capsys.readouterr().out
     assert rc == 0
     lines = out.splitlines()
@@ -134,8 +202,17 @@ def test_cli_prints_table(tmp_path, capsys):
     assert "overall (VSI-Bench)" in out and "rel_direction (mean of 3 levels)" in out
     saved = json.loads((tmp_path / "scores.json").read_text())
     assert saved["types"]["abs_distance"]["score"] == 1.0 and saved["parse"] == "lmms"
-    rc = main(["eval", "--predictions", str(tmp_path / "preds.jsonl"), "--references", str(tmp_path / "vsi.parquet"),
-               "--parse", "lenient"])
+    rc = main(
+        [
+            "eval",
+            "--predictions",
+            str(tmp_path / "preds.jsonl"),
+            "--references",
+            str(tmp_path / "vsi.parquet"),
+            "--parse",
+            "lenient",
+        ]
+    )
     assert rc == 0 and "100.00" in capsys.readouterr().out.split("route_plan")[1].splitlines()[0]
 
 
@@ -143,8 +220,21 @@ def test_cli_errors_are_one_line(tmp_path):
     _jsonl(tmp_path / "preds.jsonl", [{"id": 1, "prediction": "A"}])
     (tmp_path / "broken.jsonl").write_text('{"id": 1, "question_type": "route_planning"\n')
     for refs, words in ((tmp_path / "missing.parquet", "no such file"), (tmp_path / "broken.jsonl", "not valid JSON")):
-        p = subprocess.run([sys.executable, "-m", "simsv_stream.cli", "eval", "--predictions", str(tmp_path / "preds.jsonl"),
-                            "--references", str(refs)], capture_output=True, text=True, timeout=60)
+        p = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "simsv_stream.cli",
+                "eval",
+                "--predictions",
+                str(tmp_path / "preds.jsonl"),
+                "--references",
+                str(refs),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert p.returncode == 2
         assert p.stderr.startswith("error: references:") and words in p.stderr
         assert "Traceback" not in p.stderr and len(p.stderr.strip().splitlines()) == 1

@@ -1,4 +1,5 @@
 """`simsv-stream export` and MaterializedDataset: exported == streamed, read back through a DataLoader."""
+
 from __future__ import annotations
 
 import json
@@ -10,8 +11,17 @@ import torch
 from simsv_stream.cli import main
 from simsv_stream.config import Scales
 from simsv_stream.errors import ConfigError
-from simsv_stream.export import (ANNOTATIONS, SUMMARY, MaterializedDataset, collate_samples, disk_bytes, export,
-                                 plan_orders, read_mp4, write_mp4)
+from simsv_stream.export import (
+    ANNOTATIONS,
+    SUMMARY,
+    MaterializedDataset,
+    collate_samples,
+    disk_bytes,
+    export,
+    plan_orders,
+    read_mp4,
+    write_mp4,
+)
 from simsv_stream.stream import Dispatcher, StreamConfig
 from simsv_stream.wire import decode_frames
 
@@ -20,8 +30,16 @@ MAE_BOUND = 8.0  # mean abs error (0..255) of H.264 crf 18 yuv420p on 32x32 rend
 
 
 def _cfg(**kw) -> StreamConfig:
-    base = dict(endpoint="tcp://127.0.0.1:*", control_endpoint="off", workers=1, scales=TINY, mix="3q", seed=7,
-                timeout_s=60.0, heartbeat_s=0.5)
+    base = dict(
+        endpoint="tcp://127.0.0.1:*",
+        control_endpoint="off",
+        workers=1,
+        scales=TINY,
+        mix="3q",
+        seed=7,
+        timeout_s=60.0,
+        heartbeat_s=0.5,
+    )
     base.update(kw)
     return StreamConfig(**base)
 
@@ -63,8 +81,9 @@ def test_export_matches_the_stream_and_reads_back(tmp_path):
 def test_dataloader_with_workers_yields_every_sample_in_order(tmp_path):
     cfg = _cfg(backend="noise", scales=Scales(frames=3, width=16, height=16))
     export(tmp_path / "ex", 9, cfg, workers=1)
-    dl = torch.utils.data.DataLoader(MaterializedDataset(tmp_path / "ex"), batch_size=4, num_workers=2,
-                                     collate_fn=collate_samples)
+    dl = torch.utils.data.DataLoader(
+        MaterializedDataset(tmp_path / "ex"), batch_size=4, num_workers=2, collate_fn=collate_samples
+    )
     ids = [s.sample_id for b in dl for s in b]
     assert ids == list(range(9))
     assert all(s.frames.shape == (3, 16, 16, 3) for b in dl for s in b)
@@ -88,8 +107,22 @@ def test_odd_sizes_round_trip(tmp_path):
 
 def test_cli_export_refuses_to_overwrite_and_reports_bytes(tmp_path, capsys):
     out = tmp_path / "cli"
-    argv = ["export", "--samples", "3", "--out", str(out), "--backend", "noise", "--frames", "2", "--size", "16x16",
-            "--workers", "1", "--quiet"]
+    argv = [
+        "export",
+        "--samples",
+        "3",
+        "--out",
+        str(out),
+        "--backend",
+        "noise",
+        "--frames",
+        "2",
+        "--size",
+        "16x16",
+        "--workers",
+        "1",
+        "--quiet",
+    ]
     assert main(argv) == 0
     line = capsys.readouterr().out
     assert "exported 3 samples" in line and "MB on disk" in line

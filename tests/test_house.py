@@ -1,5 +1,6 @@
 """Procedural houses and the object catalog: every geometric claim is re-checked here from the
 House itself (plain numpy / BFS), never through the generator's own helpers."""
+
 from __future__ import annotations
 
 import itertools
@@ -45,8 +46,26 @@ def test_catalog_has_30_plus_named_categories_with_plausible_sizes():
         if spec.placement == "surface":
             assert spec.on and all(CATALOG[p].surface for p in spec.on), name
             assert max(spec.width[1], spec.depth[1]) < 1.5 and spec.height[1] < 1.0, name
-    required = {"bed", "sofa", "chair", "dining table", "tv", "refrigerator", "toilet", "sink", "stove",
-                "washer", "cabinet", "floor lamp", "desk", "bookshelf", "laptop", "cup", "book", "plant"}
+    required = {
+        "bed",
+        "sofa",
+        "chair",
+        "dining table",
+        "tv",
+        "refrigerator",
+        "toilet",
+        "sink",
+        "stove",
+        "washer",
+        "cabinet",
+        "floor lamp",
+        "desk",
+        "bookshelf",
+        "laptop",
+        "cup",
+        "book",
+        "plant",
+    }
     assert required <= set(CATALOG)
     assert CATALOG["bed"].depth[0] >= 1.8 and CATALOG["refrigerator"].height[0] >= 1.6
     assert CATALOG["cup"].height[1] <= 0.15 and CATALOG["chair"].height[0] >= 0.7
@@ -217,8 +236,9 @@ def test_furnishing_statistics():
     assert np.mean(counts) >= 10 and min(counts) >= 3
     categories = Counter(o.category for h in houses for o in h.objects)
     assert len(categories) >= 30
-    assert any(max(Counter(o.category for o in h.objects if o.room == r.id).values()) >= 3
-               for h in houses for r in h.rooms)  # several instances of a category in one room
+    assert any(
+        max(Counter(o.category for o in h.objects if o.room == r.id).values()) >= 3 for h in houses for r in h.rooms
+    )  # several instances of a category in one room
     assert sum(o.parent is not None for h in houses for o in h.objects) >= 100  # small objects on surfaces
     # anchor pieces of the room types are there
     for h in houses:
@@ -238,13 +258,16 @@ def test_bathrooms_are_small_living_rooms_large():
 
 
 # ------------------------------------------------------------------------------ bad config
-@pytest.mark.parametrize("kwargs,field", [
-    ({"rooms_min": 0}, "rooms_min"),
-    ({"rooms_max": 13}, "rooms_max"),
-    ({"rooms_min": 3, "rooms_max": 2}, "rooms_max"),
-    ({"frames": 0}, "frames"),
-    ({"fps": 0.0}, "fps"),
-])
+@pytest.mark.parametrize(
+    "kwargs,field",
+    [
+        ({"rooms_min": 0}, "rooms_min"),
+        ({"rooms_max": 13}, "rooms_max"),
+        ({"rooms_min": 3, "rooms_max": 2}, "rooms_max"),
+        ({"frames": 0}, "frames"),
+        ({"fps": 0.0}, "fps"),
+    ],
+)
 def test_bad_config_is_rejected_before_generation(kwargs, field):
     with pytest.raises(ConfigError) as err:
         generate_house(0, Scales(**kwargs))

@@ -1,4 +1,5 @@
 """Question-type mixes: presets, explicit weights, validation errors naming the offender, sampling."""
+
 from __future__ import annotations
 
 import math
@@ -15,9 +16,14 @@ from simsv_stream.questions.mix import Mix
 
 def test_3q_preset_is_simsv_proportions():
     m = Mix.parse("3q")
-    counts = {"abs_distance": 8616, "appearance_order": 6384, "rel_direction_medium": 3905,
-              "rel_direction_hard": 3853, "rel_direction_easy": 2242}
-    total = sum(counts.values())       # 25,000
+    counts = {
+        "abs_distance": 8616,
+        "appearance_order": 6384,
+        "rel_direction_medium": 3905,
+        "rel_direction_hard": 3853,
+        "rel_direction_easy": 2242,
+    }
+    total = sum(counts.values())  # 25,000
     assert total == 25000
     assert m.name == "3q"
     assert set(m.weights) == set(counts)
@@ -30,7 +36,15 @@ def test_vsi_preset_is_eight_tasks_equal():
     m = Mix.parse("vsi")
     w = m.weights
     assert "temporal_order" not in w and "room_count" not in w
-    for k in ("object_count", "abs_distance", "object_size", "room_size", "rel_distance", "route_plan", "appearance_order"):
+    for k in (
+        "object_count",
+        "abs_distance",
+        "object_size",
+        "room_size",
+        "rel_distance",
+        "route_plan",
+        "appearance_order",
+    ):
         assert w[k] == pytest.approx(1 / 8)
     for k in ("rel_direction_easy", "rel_direction_medium", "rel_direction_hard"):
         assert w[k] == pytest.approx(1 / 24)
@@ -43,13 +57,16 @@ def test_all_preset_is_every_registered_type():
     assert all(v == pytest.approx(1 / len(REGISTRY)) for v in w.values())
 
 
-@pytest.mark.parametrize("spec", [
-    "abs_distance=0.5 appearance_order=0.5",
-    "abs_distance=1,appearance_order=1",
-    {"abs_distance": 2, "appearance_order": 2},
-    {"abs_distance": "0.5", "appearance_order": 0.5},
-    "abs_distance=3 appearance_order=3 object_count=0",      # 0 switches a type off
-])
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "abs_distance=0.5 appearance_order=0.5",
+        "abs_distance=1,appearance_order=1",
+        {"abs_distance": 2, "appearance_order": 2},
+        {"abs_distance": "0.5", "appearance_order": 0.5},
+        "abs_distance=3 appearance_order=3 object_count=0",  # 0 switches a type off
+    ],
+)
 def test_explicit_weights(spec):
     m = Mix.parse(spec)
     assert m.weights == {"abs_distance": 0.5, "appearance_order": 0.5}
@@ -68,25 +85,28 @@ def test_single_type_and_roundtrip():
         assert str(m) == name
 
 
-@pytest.mark.parametrize("spec,field,words", [
-    ("abs_distanse=1", "mix.abs_distanse", ["unknown question type", "abs_distance"]),
-    ({"bogus": 1, "abs_distance": 1}, "mix.bogus", ["unknown"]),
-    ("abs_distance=-1", "mix.abs_distance", [">= 0", "-1"]),
-    ({"abs_distance": -0.5}, "mix.abs_distance", [">= 0"]),
-    ("abs_distance=nan", "mix.abs_distance", ["finite"]),
-    ({"abs_distance": math.inf}, "mix.abs_distance", ["finite"]),
-    ("abs_distance=lots", "mix.abs_distance", ["number", "lots"]),
-    ({"abs_distance": True}, "mix.abs_distance", ["number"]),
-    ({"abs_distance": None}, "mix.abs_distance", ["number"]),
-    ("abs_distance=0 appearance_order=0", "mix", ["all weights are zero"]),
-    ({}, "mix", ["no question types"]),
-    ("", "mix", ["empty"]),
-    ("4q", "mix", ["unknown preset", "3q", "vsi", "all"]),
-    ("abs_distance", None, None),
-    ("abs_distance=1 abs_distance=2", "mix.abs_distance", ["twice"]),
-    ("abs_distance=1 =2", "mix", ["TYPE=WEIGHT"]),
-    (42, "mix", ["expected"]),
-])
+@pytest.mark.parametrize(
+    "spec,field,words",
+    [
+        ("abs_distanse=1", "mix.abs_distanse", ["unknown question type", "abs_distance"]),
+        ({"bogus": 1, "abs_distance": 1}, "mix.bogus", ["unknown"]),
+        ("abs_distance=-1", "mix.abs_distance", [">= 0", "-1"]),
+        ({"abs_distance": -0.5}, "mix.abs_distance", [">= 0"]),
+        ("abs_distance=nan", "mix.abs_distance", ["finite"]),
+        ({"abs_distance": math.inf}, "mix.abs_distance", ["finite"]),
+        ("abs_distance=lots", "mix.abs_distance", ["number", "lots"]),
+        ({"abs_distance": True}, "mix.abs_distance", ["number"]),
+        ({"abs_distance": None}, "mix.abs_distance", ["number"]),
+        ("abs_distance=0 appearance_order=0", "mix", ["all weights are zero"]),
+        ({}, "mix", ["no question types"]),
+        ("", "mix", ["empty"]),
+        ("4q", "mix", ["unknown preset", "3q", "vsi", "all"]),
+        ("abs_distance", None, None),
+        ("abs_distance=1 abs_distance=2", "mix.abs_distance", ["twice"]),
+        ("abs_distance=1 =2", "mix", ["TYPE=WEIGHT"]),
+        (42, "mix", ["expected"]),
+    ],
+)
 def test_validation_names_the_offender(spec, field, words):
     if field is None:
         assert Mix.parse(spec).weights == {"abs_distance": 1.0}

@@ -1,4 +1,5 @@
 """`simsv-stream preview`: files, episode.json schema, bad-config errors (run as a subprocess)."""
+
 from __future__ import annotations
 
 import json
@@ -33,7 +34,9 @@ def check_schema(d: dict, frames: int) -> None:
     room_ids = set()
     for r in d["rooms"]:
         assert set(r) == {"id", "type", "polygon", "area_m2"}
-        assert len(r["polygon"]) >= 3 and all(len(p) == 2 and all(isinstance(v, float) for v in p) for p in r["polygon"])
+        assert len(r["polygon"]) >= 3 and all(
+            len(p) == 2 and all(isinstance(v, float) for v in p) for p in r["polygon"]
+        )
         assert 1.0 < r["area_m2"] < 100.0
         room_ids.add(r["id"])
     for door in d["doors"]:
@@ -91,7 +94,8 @@ def test_episode_json_deterministic_and_matches_episode():
     assert d["qa"][0]["answer"] == "A"
     for f, ann in zip(d["frames"], a.annotations):
         assert {int(k): v for k, v in f["visible"].items()} == {
-            k: pytest.approx(v, abs=5e-7) for k, v in ann.visible.items()}
+            k: pytest.approx(v, abs=5e-7) for k, v in ann.visible.items()
+        }
     assert d["salient"] == sorted(a.salient_ids)
 
 
@@ -106,18 +110,21 @@ def test_contact_sheet_and_video_helpers(tmp_path):
     assert os.path.getsize(path) > 0 and os.path.basename(path) in ("video.mp4", "video.gif")
 
 
-@pytest.mark.parametrize("args,field", [
-    (["--frames", "0"], "frames"),
-    (["--frames", "abc"], "frames"),
-    (["--frames", "1000"], "frames"),
-    (["--size=-3x4"], "size"),
-    (["--size", "-3x4"], "--size"),
-    (["--size", "224"], "size"),
-    (["--size", "0x0"], "size"),
-    (["--rooms", "0"], "rooms"),
-    (["--rooms", "3-1"], "rooms_max"),
-    (["--seed", "x"], "seed"),
-])
+@pytest.mark.parametrize(
+    "args,field",
+    [
+        (["--frames", "0"], "frames"),
+        (["--frames", "abc"], "frames"),
+        (["--frames", "1000"], "frames"),
+        (["--size=-3x4"], "size"),
+        (["--size", "-3x4"], "--size"),
+        (["--size", "224"], "size"),
+        (["--size", "0x0"], "size"),
+        (["--rooms", "0"], "rooms"),
+        (["--rooms", "3-1"], "rooms_max"),
+        (["--seed", "x"], "seed"),
+    ],
+)
 def test_bad_config_one_line_exit_2(tmp_path, args, field):
     p = run("preview", "--out", str(tmp_path / "x"), *args, timeout=60)
     assert p.returncode == 2, (p.returncode, p.stdout, p.stderr)

@@ -1,6 +1,7 @@
 """ProcTHOR house JSON -> House (rooms, walls, doors, objects, walk hubs), loading, rendering through
 the pybullet renderer and questions — on a two-room house the test builds in the real schema
 (tests/test_thor_docs.py). The real ProcTHOR file is tested in test_thor_fixtures.py."""
+
 from __future__ import annotations
 
 import gzip
@@ -13,12 +14,19 @@ import sys
 
 import numpy as np
 import pytest
-
 from test_thor_docs import KITCHEN, LIVING, two_room_house
+
 from simsv_stream.config import Scales
 from simsv_stream.scene.catalog import CATALOG
-from simsv_stream.scene.procthor import (HouseSource, ProcthorError, ProcthorLayouts, house_from_procthor, load_houses,
-                                         simulate_house, walk_rooms)
+from simsv_stream.scene.procthor import (
+    HouseSource,
+    ProcthorError,
+    ProcthorLayouts,
+    house_from_procthor,
+    load_houses,
+    simulate_house,
+    walk_rooms,
+)
 from simsv_stream.simulator import simulate
 
 
@@ -72,7 +80,7 @@ def test_doors_from_hole_polygons(house):
     # holePolygon x 1..2 measured from wall0's first floor corner (5, 3.5) towards (5, 0): centre z = 2.0
     assert d.center == pytest.approx((5.0, 2.0)) and d.width == pytest.approx(1.0) and d.height == pytest.approx(2.1)
     assert set(d.rooms) == {"room|1", "room|2"}
-    assert house.meta["closed_doors"] == ["door|0|1"]     # the closed front door is not cut
+    assert house.meta["closed_doors"] == ["door|0|1"]  # the closed front door is not cut
 
 
 def _door(doc):
@@ -86,10 +94,14 @@ def test_hole_is_measured_from_unitys_p0():
     doc = two_room_house()
     wall = next(w for w in doc["walls"] if w["id"] == "wall|2|5.00|0.00|5.00|3.50")
     assert [(p["x"], p["z"]) for p in wall["polygon"] if p["y"] == 0] == [(5.0, 3.5), (5.0, 0.0)]
-    assert _door(doc).center == pytest.approx((5.0, 3.5 - 1.5))          # hole 1..2 from (5, 3.5)
-    wall["polygon"] = [{"x": 5.0, "y": 2.5, "z": 3.5}, {"x": 5.0, "y": 2.5, "z": 0.0},
-                       {"x": 5.0, "y": 0.0, "z": 0.0}, {"x": 5.0, "y": 0.0, "z": 3.5}]
-    assert _door(doc).center == pytest.approx((5.0, 0.0 + 1.5))          # now p0 = (5, 0)
+    assert _door(doc).center == pytest.approx((5.0, 3.5 - 1.5))  # hole 1..2 from (5, 3.5)
+    wall["polygon"] = [
+        {"x": 5.0, "y": 2.5, "z": 3.5},
+        {"x": 5.0, "y": 2.5, "z": 0.0},
+        {"x": 5.0, "y": 0.0, "z": 0.0},
+        {"x": 5.0, "y": 0.0, "z": 3.5},
+    ]
+    assert _door(doc).center == pytest.approx((5.0, 0.0 + 1.5))  # now p0 = (5, 0)
     assert _door(doc).width == pytest.approx(1.0)
 
 
@@ -98,7 +110,7 @@ def test_hole_on_wall1_is_mirrored():
     from wall1's p0 (createAndJoinWall, `hole.wall1 == id`)."""
     doc = two_room_house()
     door = doc["doors"][0]
-    door["wall0"], door["wall1"] = "wall|nope", "wall|2|5.00|0.00|5.00|3.50"   # p0 (5, 3.5), length 3.5
+    door["wall0"], door["wall1"] = "wall|nope", "wall|2|5.00|0.00|5.00|3.50"  # p0 (5, 3.5), length 3.5
     d = _door(doc)
     assert d.center == pytest.approx((5.0, 3.5 - (3.5 - 1.5))) and d.width == pytest.approx(1.0)
 
@@ -120,13 +132,25 @@ def test_open_wall_becomes_a_full_opening():
 def test_objects_categories_and_parents(house):
     cats = {house.meta["thor_ids"][o.id] or o.asset: o.category for o in house.objects}
     assert cats == {
-        "Sofa|1|0": "sofa", "Pillow|surface|1|1": "pillow", "CoffeeTable|1|2": "coffee table",
-        "Laptop|surface|1|3": "laptop", "Book|surface|1|4": "book", "TVStand|1|5|0": "tv stand",
-        "Television|1|5|1": "tv", "FloorLamp|1|6": "floor lamp", "Painting|1|7": "painting",
-        "HousePlant|1|8": "plant", "ArmChair|1|9": "armchair", "Fridge|2|0": "refrigerator",
-        "Apple|surface|2|1": "apple", "CounterTop|2|2": "counter", "Microwave|surface|2|3": "microwave",
-        "Kettle|surface|2|4": "kettle", "HousePlant|surface|2|5": "potted plant", "DiningTable|2|6|0": "dining table",
-        "bin_30": "trash can",                                       # no id: the type comes from the assetId
+        "Sofa|1|0": "sofa",
+        "Pillow|surface|1|1": "pillow",
+        "CoffeeTable|1|2": "coffee table",
+        "Laptop|surface|1|3": "laptop",
+        "Book|surface|1|4": "book",
+        "TVStand|1|5|0": "tv stand",
+        "Television|1|5|1": "tv",
+        "FloorLamp|1|6": "floor lamp",
+        "Painting|1|7": "painting",
+        "HousePlant|1|8": "plant",
+        "ArmChair|1|9": "armchair",
+        "Fridge|2|0": "refrigerator",
+        "Apple|surface|2|1": "apple",
+        "CounterTop|2|2": "counter",
+        "Microwave|surface|2|3": "microwave",
+        "Kettle|surface|2|4": "kettle",
+        "HousePlant|surface|2|5": "potted plant",
+        "DiningTable|2|6|0": "dining table",
+        "bin_30": "trash can",  # no id: the type comes from the assetId
     }
     assert [o.id for o in house.objects] == list(range(1, 20))
     assert by_thor_id(house, "Television|1|5|1").parent == by_thor_id(house, "TVStand|1|5|0").id
@@ -141,22 +165,24 @@ def test_object_boxes(house):
     sofa = by_thor_id(house, "Sofa|1|0")
     spec = CATALOG["sofa"]
     # a floor object's position is the centre of its bounds: height = 2 y; width/depth typical
-    assert sofa.center == pytest.approx((2.5, 0.45, 0.6)) and sofa.size == pytest.approx((mid(spec.width), 0.9, mid(spec.depth)))
+    assert sofa.center == pytest.approx((2.5, 0.45, 0.6)) and sofa.size == pytest.approx(
+        (mid(spec.width), 0.9, mid(spec.depth))
+    )
     fridge = by_thor_id(house, "Fridge|2|0")
     f = CATALOG["refrigerator"]
-    assert fridge.yaw_deg == 270.0                          # turned a quarter: width and depth swap
+    assert fridge.yaw_deg == 270.0  # turned a quarter: width and depth swap
     assert fridge.size == pytest.approx((mid(f.depth), 1.8, mid(f.width))) and fridge.min[1] == pytest.approx(0.0)
     stand, tv = by_thor_id(house, "TVStand|1|5|0"), by_thor_id(house, "Television|1|5|1")
-    assert stand.size[1] == pytest.approx(0.5) and tv.min[1] == pytest.approx(stand.max[1])   # resting on it
+    assert stand.size[1] == pytest.approx(0.5) and tv.min[1] == pytest.approx(stand.max[1])  # resting on it
     assert tv.size[1] == pytest.approx(0.7)
     apple, plant = by_thor_id(house, "Apple|surface|2|1"), by_thor_id(house, "HousePlant|1|8")
-    assert fridge.min[1] < apple.center[1] < fridge.max[1]       # inside the fridge, where the JSON puts it
+    assert fridge.min[1] < apple.center[1] < fridge.max[1]  # inside the fridge, where the JSON puts it
     # yaw 11.15: the axis-aligned box of the rotated footprint
     w, _, d = mid(CATALOG["plant"].width), 0, mid(CATALOG["plant"].depth)
     c, s = math.cos(math.radians(11.15)), math.sin(math.radians(11.15))
     assert plant.size[0] == pytest.approx(w * c + d * s, abs=1e-3) and plant.size[1] == pytest.approx(1.0)
     painting = by_thor_id(house, "Painting|1|7")
-    assert painting.center == pytest.approx((0.02, 1.6, 2.0)) and painting.size[0] < 0.1   # on the wall, thin in x
+    assert painting.center == pytest.approx((0.02, 1.6, 2.0)) and painting.size[0] < 0.1  # on the wall, thin in x
     for o in house.objects:
         assert all(v > 0 for v in o.size)
 
@@ -168,7 +194,7 @@ def test_walk_hubs_are_free_floor(house):
         x, z, r = hubs[room.id]
         assert room.contains((x, z)) and 0.05 <= r <= 0.55
         for o in house.objects:
-            if o.parent is None and o.min[1] < 2.0:   # the circle stays off floor furniture
+            if o.parent is None and o.min[1] < 2.0:  # the circle stays off floor furniture
                 dx = max(o.min[0] - x, 0.0, x - o.max[0])
                 dz = max(o.min[2] - z, 0.0, z - o.max[2])
                 assert math.hypot(dx, dz) > r, (room.id, o.category)
@@ -205,7 +231,9 @@ def test_load_houses_formats(tmp_path):
     for name in ("one.json", "list.json", "many.jsonl", "many.jsonl.gz", ""):
         eager, lazy = load_houses(tmp_path / name), HouseSource(tmp_path / name)
         assert len(lazy) == len(eager) and [lazy[i] for i in range(len(lazy))] == eager, name
-    assert len(HouseSource(tmp_path / "many.jsonl.gz", limit=2)) == 2 and HouseSource(tmp_path)[-1] == doc | {"_source": "one.json"}
+    assert len(HouseSource(tmp_path / "many.jsonl.gz", limit=2)) == 2 and HouseSource(tmp_path)[-1] == doc | {
+        "_source": "one.json"
+    }
     # a glob pattern (the issue's `houses: path/to/*.json`): the matching files, sorted
     for pattern, n in (("*.json", 1 + 2), ("many.*", 2 + 3), ("*", 1 + 2 + 2 + 3)):
         eager, lazy = load_houses(tmp_path / pattern), HouseSource(tmp_path / pattern)
@@ -244,7 +272,7 @@ def test_renders_and_asks_every_question_type(house):
 def test_walk_rooms_are_connected_subsets(house):
     one = walk_rooms(house, 0, 1, 1)
     assert len(one.rooms) == 1 and one.doors == ()
-    two = walk_rooms(house, 0, 2, 3)                  # only two rooms exist
+    two = walk_rooms(house, 0, 2, 3)  # only two rooms exist
     assert {r.id for r in two.rooms} == {"room|1", "room|2"} and len(two.doors) == 1
     assert two.walls == house.walls and two.meta["walk_hubs"] == house.meta["walk_hubs"]
 
@@ -259,7 +287,7 @@ def test_layout_backend_through_the_stream_factory(tmp_path):
     ep = be.simulate(7, scales)
     assert ep.house.source.startswith("procthor:") and set(ep.timings) == {"house", "walkthrough", "render", "annotate"}
     assert isinstance(be.simulate.__self__, ProcthorLayouts)
-    assert be.simulate.__self__.house(7) is be.simulate.__self__.house(8)   # cached: one house, one build
+    assert be.simulate.__self__.house(7) is be.simulate.__self__.house(8)  # cached: one house, one build
     qa = be.generate(ep, "room_size", np.random.default_rng(0))
     assert qa is None or qa.question_type == "room_size"
 
@@ -269,9 +297,18 @@ def stream_layouts(path, n: int) -> list:
     2 worker processes on the procthor-layout backend, the dispatcher, the torchdata loader."""
     from simsv_stream.stream import StreamConfig, build_loader
 
-    cfg = StreamConfig(endpoint="tcp://127.0.0.1:*", workers=2, backend="procthor-layout",
-                       backend_options={"houses": str(path)}, heartbeat_s=0.5, timeout_s=60, codec="jpeg", credit=2,
-                       scales=Scales(frames=8, width=96, height=72, rooms_min=1, rooms_max=2), mix="object_count=1")
+    cfg = StreamConfig(
+        endpoint="tcp://127.0.0.1:*",
+        workers=2,
+        backend="procthor-layout",
+        backend_options={"houses": str(path)},
+        heartbeat_s=0.5,
+        timeout_s=60,
+        codec="jpeg",
+        credit=2,
+        scales=Scales(frames=8, width=96, height=72, rooms_min=1, rooms_max=2),
+        mix="object_count=1",
+    )
     loader = build_loader(cfg, batch_size=1, map_fn=lambda s: s)
     out: list = []
     try:
@@ -306,12 +343,35 @@ def test_preview_cli_takes_a_house(tmp_path):
     path.write_text(json.dumps(two_room_house()))
     exe = os.path.join(os.path.dirname(sys.executable), "simsv-stream")
     out = tmp_path / "prev"
-    p = subprocess.run([exe, "preview", "--house", str(path), "--out", str(out), "--frames", "8", "--size", "128x96",
-                        "--seed", "1", "--rooms", "2"], capture_output=True, text=True, timeout=120)
+    p = subprocess.run(
+        [
+            exe,
+            "preview",
+            "--house",
+            str(path),
+            "--out",
+            str(out),
+            "--frames",
+            "8",
+            "--size",
+            "128x96",
+            "--seed",
+            "1",
+            "--rooms",
+            "2",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert p.returncode == 0, p.stderr
     assert p.stdout.startswith("seed 1: 2 rooms, 19 objects")
     d = json.loads((out / "episode.json").read_text())
     assert {r["id"] for r in d["rooms"]} == {"room|1", "room|2"} and len(d["frames"]) == 8
-    bad = subprocess.run([exe, "preview", "--house", str(path), "--house-index", "3", "--out", str(out)],
-                         capture_output=True, text=True, timeout=120)
+    bad = subprocess.run(
+        [exe, "preview", "--house", str(path), "--house-index", "3", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "house-index" in bad.stderr

@@ -1,5 +1,6 @@
 """Every question type's answer recomputed independently (tests/qa_oracle.py) on many synthetic
 episodes, in every answer mode; salient-only naming; determinism; the public API."""
+
 from __future__ import annotations
 
 import json
@@ -19,9 +20,18 @@ from simsv_stream.questions.prompt import format_prompt  # noqa: E402
 from simsv_stream.questions.record import QA  # noqa: E402
 
 EXPECTED = {
-    "abs_distance", "object_size", "room_size", "rel_distance",
-    "rel_direction_easy", "rel_direction_medium", "rel_direction_hard", "route_plan",
-    "appearance_order", "temporal_order", "object_count", "room_count",
+    "abs_distance",
+    "object_size",
+    "room_size",
+    "rel_distance",
+    "rel_direction_easy",
+    "rel_direction_medium",
+    "rel_direction_hard",
+    "route_plan",
+    "appearance_order",
+    "temporal_order",
+    "object_count",
+    "room_count",
 }
 SEEDS = range(120)
 
@@ -39,11 +49,16 @@ def test_registry_has_every_type_with_modes():
         assert qt.default_mode == ("oe" if name in numeric else "mc")
         assert set(qt.modes) == ({"oe", "mc"} if name in numeric else {"mc"})
     assert VSI_TO_OURS == {
-        "object_counting": "object_count", "object_abs_distance": "abs_distance",
-        "object_size_estimation": "object_size", "room_size_estimation": "room_size",
-        "object_rel_distance": "rel_distance", "object_rel_direction_easy": "rel_direction_easy",
-        "object_rel_direction_medium": "rel_direction_medium", "object_rel_direction_hard": "rel_direction_hard",
-        "route_planning": "route_plan", "obj_appearance_order": "appearance_order",
+        "object_counting": "object_count",
+        "object_abs_distance": "abs_distance",
+        "object_size_estimation": "object_size",
+        "room_size_estimation": "room_size",
+        "object_rel_distance": "rel_distance",
+        "object_rel_direction_easy": "rel_direction_easy",
+        "object_rel_direction_medium": "rel_direction_medium",
+        "object_rel_direction_hard": "rel_direction_hard",
+        "route_planning": "route_plan",
+        "obj_appearance_order": "appearance_order",
     }
     assert OURS_TO_VSI["appearance_order"] == "obj_appearance_order"
 
@@ -74,9 +89,9 @@ def test_every_answer_recomputed_independently(episodes):
                 qd = as_dict(qa)
                 check_qa(d, qd)
                 assert named_ids(d, qd) <= salient, f"{name}: named a non-salient object"
-                json.dumps(qd)                       # evidence and ground truth are plain JSON
+                json.dumps(qd)  # evidence and ground truth are plain JSON
                 assert QA.from_dict(json.loads(json.dumps(qd))).answer == qa.answer
-    for name, n in asked.items():     # every type is exercised, in every mode, many times
+    for name, n in asked.items():  # every type is exercised, in every mode, many times
         assert n >= 0.4 * len(SEEDS) * len(REGISTRY[name].modes), (name, n)
 
 
@@ -104,10 +119,17 @@ def test_prompt_format_matches_vsibench(episodes):
     oe = generate(ep, "abs_distance", np.random.default_rng(0))
     assert mc is not None and oe is not None
     p = format_prompt(mc)
-    assert p == "\n".join(["These are frames of a video.", mc.question, "Options:\n" + "\n".join(mc.options),
-                           "Answer with the option's letter from the given choices directly."])
-    assert format_prompt(oe) == ("These are frames of a video.\n" + oe.question +
-                                 "\nPlease answer the question using a single word or phrase.")
+    assert p == "\n".join(
+        [
+            "These are frames of a video.",
+            mc.question,
+            "Options:\n" + "\n".join(mc.options),
+            "Answer with the option's letter from the given choices directly.",
+        ]
+    )
+    assert format_prompt(oe) == (
+        "These are frames of a video.\n" + oe.question + "\nPlease answer the question using a single word or phrase."
+    )
     assert format_prompt(oe, pre_prompt=None).startswith(oe.question)
 
 
@@ -128,8 +150,12 @@ from hypothesis import strategies as st  # noqa: E402
 
 
 @settings(max_examples=40, deadline=None)
-@given(seed=st.integers(0, 10**9), rooms=st.integers(1, 4), frames=st.sampled_from([4, 8, 16, 32]),
-       dropout=st.floats(0.0, 0.6))
+@given(
+    seed=st.integers(0, 10**9),
+    rooms=st.integers(1, 4),
+    frames=st.sampled_from([4, 8, 16, 32]),
+    dropout=st.floats(0.0, 0.6),
+)
 def test_property_synthetic(seed, rooms, frames, dropout):
     """Any synthetic episode: every question that is asked is correct and unambiguous, names only
     salient objects, and is a pure function of (episode, rng seed)."""

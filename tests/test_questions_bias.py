@@ -12,6 +12,7 @@ do not depend on the resolution beyond pixel rounding).
      correct when offered (category priors such as "the closest object is usually a chair"; for
      orders, pairwise first-before-second rates; for numbers, the option's rank among the four).
 """
+
 from __future__ import annotations
 
 import math
@@ -42,14 +43,21 @@ def questions():
     out: dict[str, list[dict]] = {}
     for name in REGISTRY:
         recs: list[dict] = []
-        for k in range(200):                  # rounds over all episodes until TARGET questions
+        for k in range(200):  # rounds over all episodes until TARGET questions
             for ep, v in zip(eps, views):
                 qa = generate(ep, name, np.random.default_rng([ep.seed, k, 7]), "mc", view=v)
                 if qa is None:
                     continue
-                recs.append({"seed": ep.seed, "template": qa.evidence["template"], "question": qa.question,
-                             "options": [_content(o) for o in qa.options], "letter": qa.answer,
-                             "answer": _content(qa.options[ord(qa.answer) - 65])})
+                recs.append(
+                    {
+                        "seed": ep.seed,
+                        "template": qa.evidence["template"],
+                        "question": qa.question,
+                        "options": [_content(o) for o in qa.options],
+                        "letter": qa.answer,
+                        "answer": _content(qa.options[ord(qa.answer) - 65]),
+                    }
+                )
             if len(recs) >= TARGET:
                 break
         out[name] = recs
@@ -127,7 +135,7 @@ def option_prior(train, test, rng, name):
         for r in train:
             order = r["answer"].split(", ")
             for i, a in enumerate(order):
-                for b in order[i + 1:]:
+                for b in order[i + 1 :]:
                     before[(a, b)] += 1
                     seen[(a, b)] += 1
                     seen[(b, a)] += 1
@@ -136,7 +144,7 @@ def option_prior(train, test, rng, name):
             order = opt.split(", ")
             s = 0.0
             for i, a in enumerate(order):
-                for b in order[i + 1:]:
+                for b in order[i + 1 :]:
                     s += math.log((before[(a, b)] + 1) / (seen[(a, b)] + 2))
             return s
     elif all(_numeric(r) for r in train[:50]):
@@ -159,6 +167,7 @@ def option_prior(train, test, rng, name):
         def score(r, opt):
             k = (r["template"], opt)
             return (correct[k] + 1) / (offered[k] + len(r["options"]))
+
     hits = 0
     for r in test:
         scores = np.array([score(r, o) for o in r["options"]], dtype=float)
@@ -186,15 +195,17 @@ def test_blind_guessers_stay_near_chance(questions, capsys):
         b = letter_majority(train, test, rng)
         c = option_prior(train, test, rng, name)
         note = "  (answer prior of the scenes; see PRIOR_BOUND)" if name in PRIOR_BOUND else ""
-        lines.append(f"  {name:22s} n_test={len(test):5d} chance {chance:.3f}  template-majority {a:.3f}  "
-                     f"letter-majority {b:.3f}  option-prior {c:.3f}{note}")
+        lines.append(
+            f"  {name:22s} n_test={len(test):5d} chance {chance:.3f}  template-majority {a:.3f}  "
+            f"letter-majority {b:.3f}  option-prior {c:.3f}{note}"
+        )
         if b > chance + 0.05:
             failures.append((name, "letter-majority", b, chance))
         if name in PRIOR_BOUND:
             continue
-        if a > chance + 0.06:                 # the issue's blind guesser: near chance
+        if a > chance + 0.06:  # the issue's blind guesser: near chance
             failures.append((name, "template-majority", a, chance))
-        if c > chance + 0.10:                 # the stronger prior-based guesser: bounded too
+        if c > chance + 0.10:  # the stronger prior-based guesser: bounded too
             failures.append((name, "option-prior", c, chance))
     with capsys.disabled():
         print("\nblind guessers (train on even seeds, test on odd seeds):\n" + "\n".join(lines))

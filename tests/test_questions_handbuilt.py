@@ -1,5 +1,6 @@
 """Hand-built episodes with answers worked out by hand, and constructed near-ties that must be
 refused (generate returns None)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -10,7 +11,7 @@ from simsv_stream.episode import CameraPose, Episode, FrameAnnotation, Frames
 from simsv_stream.questions import generate
 from simsv_stream.scene.model import Door, House, Room, SceneObject, Wall
 
-SQUARE = ((-5.0, -5.0), (5.0, -5.0), (5.0, 5.0), (-5.0, 5.0))     # 100 m^2
+SQUARE = ((-5.0, -5.0), (5.0, -5.0), (5.0, 5.0), (-5.0, 5.0))  # 100 m^2
 
 
 def obj(i, cat, x, z, size=(0.5, 0.5, 0.5), y=None, room="r0", yaw=0.0, parent=None):
@@ -26,7 +27,9 @@ def episode(objects, frames=None, rooms=None, frame_rooms=None, walls=(), doors=
     poses = [CameraPose((0.0, 1.5, 0.0), 0.0, 0.0, 75.0, t * 0.5) for t in range(len(frames))]
     anns = [FrameAnnotation(t, poses[t], frame_rooms[t], dict(v)) for t, v in enumerate(frames)]
     house = House(0, tuple(rooms), tuple(walls), tuple(doors), tuple(objects))
-    return Episode(0, Scales(frames=len(frames)), house, poses, Frames(np.zeros((len(frames), 4, 4, 3), np.uint8)), anns)
+    return Episode(
+        0, Scales(frames=len(frames)), house, poses, Frames(np.zeros((len(frames), 4, 4, 3), np.uint8)), anns
+    )
 
 
 def ask(ep, t, seed=0, mode=None):
@@ -37,7 +40,11 @@ def all_answers(ep, t, n=40, mode=None):
     out = set()
     for s in range(n):
         qa = ask(ep, t, s, mode)
-        out.add(None if qa is None else (qa.question, qa.ground_truth if not isinstance(qa.ground_truth, list) else tuple(qa.ground_truth)))
+        out.add(
+            None
+            if qa is None
+            else (qa.question, qa.ground_truth if not isinstance(qa.ground_truth, list) else tuple(qa.ground_truth))
+        )
     return out
 
 
@@ -54,7 +61,7 @@ def test_abs_distance_and_size_by_hand():
     assert qa.answer in ("200", "100") and qa.ground_truth == pytest.approx(200.0 if qa.answer == "200" else 100.0)
     # diagonal gap in x and z: (3 - 1, 4 - 1) -> 5 - ... : boxes 1x1x1 at (0,0) and (3,4): gaps 2 and 3 -> sqrt(13)
     a, b = obj(1, "bed", 0, 0, (1, 1, 1)), obj(2, "desk", 3, 4, (1, 1, 1))
-    assert ask(episode([a, b]), "abs_distance").ground_truth == pytest.approx(13 ** 0.5)
+    assert ask(episode([a, b]), "abs_distance").ground_truth == pytest.approx(13**0.5)
 
 
 def test_abs_distance_refuses_touching_objects():
@@ -69,9 +76,13 @@ def test_object_size_refuses_rotated_box():
 
 
 def test_room_size_l_shape_and_combined_rooms():
-    ell = ((0.0, 0.0), (4.0, 0.0), (4.0, 2.0), (2.0, 2.0), (2.0, 5.0), (0.0, 5.0))   # 8 + 6 = 14 m^2
-    rect = ((4.0, 0.0), (7.0, 0.0), (7.0, 2.0), (4.0, 2.0))                           # 6 m^2
-    rooms = (Room("a", "kitchen", ell), Room("b", "bathroom", rect), Room("c", "bedroom", ((9, 9), (12, 9), (12, 12), (9, 12))))
+    ell = ((0.0, 0.0), (4.0, 0.0), (4.0, 2.0), (2.0, 2.0), (2.0, 5.0), (0.0, 5.0))  # 8 + 6 = 14 m^2
+    rect = ((4.0, 0.0), (7.0, 0.0), (7.0, 2.0), (4.0, 2.0))  # 6 m^2
+    rooms = (
+        Room("a", "kitchen", ell),
+        Room("b", "bathroom", rect),
+        Room("c", "bedroom", ((9, 9), (12, 9), (12, 12), (9, 12))),
+    )
     one = episode([obj(1, "sofa", 1, 1)], frames=[{1: 0.1}], rooms=rooms, frame_rooms=["a"])
     assert ask(one, "room_size").ground_truth == pytest.approx(14.0)
     two = episode([obj(1, "sofa", 1, 1)], frames=[{1: 0.1}, {}, {}], rooms=rooms, frame_rooms=["a", "b", "a"])
@@ -79,7 +90,7 @@ def test_room_size_l_shape_and_combined_rooms():
     assert qa.ground_truth == pytest.approx(20.0) and qa.answer == "20.0"
     assert qa.evidence["rooms"] == ["a", "b"]
     rc = ask(two, "room_count")
-    assert rc is None        # room b seen in a single frame: a doorway glimpse is debatable
+    assert rc is None  # room b seen in a single frame: a doorway glimpse is debatable
     three = episode([obj(1, "sofa", 1, 1)], frames=[{1: 0.1}] * 5, rooms=rooms, frame_rooms=["a", "a", "b", "b", "a"])
     assert ask(three, "room_count").answer == "2"
 
@@ -87,22 +98,42 @@ def test_room_size_l_shape_and_combined_rooms():
 def test_rel_distance_answer_and_near_tie_refusal():
     ref = obj(1, "bed", 0.0, 0.0, (1.0, 1.0, 1.0))
     # closest-point distances along x: 1.0, 1.2 (20% and 0.2 m farther), 2.0, 3.0
-    far = [obj(2, "chair", 2.0, 0, (1, 1, 1)), obj(3, "lamp", -2.2, 0, (1, 1, 1)),
-           obj(4, "desk", 0, 3.0, (1, 1, 1)), obj(5, "plant", 0, -4.0, (1, 1, 1))]
+    far = [
+        obj(2, "chair", 2.0, 0, (1, 1, 1)),
+        obj(3, "lamp", -2.2, 0, (1, 1, 1)),
+        obj(4, "desk", 0, 3.0, (1, 1, 1)),
+        obj(5, "plant", 0, -4.0, (1, 1, 1)),
+    ]
     qa_set = all_answers(episode([ref, *far]), "rel_distance", n=80)
     assert qa_set and None not in qa_set
-    to_bed = {gt for q, gt in qa_set if q.endswith("closest to the bed? If there are multiple instances of an object "
-                                                   "category, measure to the closest.")}
-    assert to_bed == {"chair"}            # only the chair is clearly closest to the bed
+    to_bed = {
+        gt
+        for q, gt in qa_set
+        if q.endswith(
+            "closest to the bed? If there are multiple instances of an object category, measure to the closest."
+        )
+    }
+    assert to_bed == {"chair"}  # only the chair is clearly closest to the bed
     # 1.0 vs 1.05: within 10% -> neither can be the answer, and nothing else has 3 farther ones
-    tie = [obj(2, "chair", 2.0, 0, (1, 1, 1)), obj(3, "lamp", -2.05, 0, (1, 1, 1)),
-           obj(4, "desk", 0, 3.0, (1, 1, 1)), obj(5, "plant", 0, -4.0, (1, 1, 1))]
+    tie = [
+        obj(2, "chair", 2.0, 0, (1, 1, 1)),
+        obj(3, "lamp", -2.05, 0, (1, 1, 1)),
+        obj(4, "desk", 0, 3.0, (1, 1, 1)),
+        obj(5, "plant", 0, -4.0, (1, 1, 1)),
+    ]
     tie_qs = all_answers(episode([ref, *tie]), "rel_distance", n=80)
     assert not any(q and "closest to the bed?" in q[0] for q in tie_qs)
     # multi-instance candidate: the closest instance counts
-    two_chairs = [obj(2, "chair", 4.0, 0, (1, 1, 1)), obj(6, "chair", 0.0, 2.0, (1, 1, 1)),
-                  obj(3, "lamp", -3.0, 0, (1, 1, 1)), obj(4, "desk", 0, 4.0, (1, 1, 1)), obj(5, "plant", 0, -5.0, (1, 1, 1))]
-    answers = {gt for q, gt in all_answers(episode([ref, *two_chairs]), "rel_distance", n=80) if "closest to the bed?" in q}
+    two_chairs = [
+        obj(2, "chair", 4.0, 0, (1, 1, 1)),
+        obj(6, "chair", 0.0, 2.0, (1, 1, 1)),
+        obj(3, "lamp", -3.0, 0, (1, 1, 1)),
+        obj(4, "desk", 0, 4.0, (1, 1, 1)),
+        obj(5, "plant", 0, -5.0, (1, 1, 1)),
+    ]
+    answers = {
+        gt for q, gt in all_answers(episode([ref, *two_chairs]), "rel_distance", n=80) if "closest to the bed?" in q
+    }
     assert answers == {"chair"}
 
 
@@ -124,13 +155,16 @@ def _answer_for(ep, level, q_name="lamp"):
     return out
 
 
-@pytest.mark.parametrize("qx,qz,easy,medium,hard", [
-    (2.0, 2.0, "right", "right", "front-right"),     # 45 deg right
-    (-2.0, 2.0, "left", "left", "front-left"),       # 45 deg left
-    (2.0, -1.0, "right", "right", "back-right"),     # 116.6 deg right
-    (-1.0, -2.0, "left", "back", "back-left"),       # 153.4 deg left
-    (1.0, -2.0, "right", "back", "back-right"),
-])
+@pytest.mark.parametrize(
+    "qx,qz,easy,medium,hard",
+    [
+        (2.0, 2.0, "right", "right", "front-right"),  # 45 deg right
+        (-2.0, 2.0, "left", "left", "front-left"),  # 45 deg left
+        (2.0, -1.0, "right", "right", "back-right"),  # 116.6 deg right
+        (-1.0, -2.0, "left", "back", "back-left"),  # 153.4 deg left
+        (1.0, -2.0, "right", "back", "back-right"),
+    ],
+)
 def test_direction_classes_by_hand(qx, qz, easy, medium, hard):
     ep = _direction_episode(qx, qz)
     assert _answer_for(ep, "easy") == {easy}
@@ -144,7 +178,7 @@ def test_direction_near_boundary_is_refused():
     ep = _direction_episode(2.0 * np.sin(ang), 2.0 * np.cos(ang))
     for level in ("easy", "medium", "hard"):
         got = _answer_for(ep, level)
-        assert not got, (level, got)          # (sofa, tv, lamp) never asked
+        assert not got, (level, got)  # (sofa, tv, lamp) never asked
     # 140 degrees: 5 from medium's 135 boundary -> medium refuses it, easy/hard still ask it
     ang = np.radians(140.0)
     ep = _direction_episode(2.0 * np.sin(ang), 2.0 * np.cos(ang))
@@ -164,7 +198,7 @@ def test_direction_near_boundary_is_refused():
 
 
 def test_direction_needs_separation():
-    ep = episode([obj(1, "sofa", 0, 0), obj(2, "tv", 0, 0.5), obj(3, "lamp", 2, 2)])   # P-O 0.5 m
+    ep = episode([obj(1, "sofa", 0, 0), obj(2, "tv", 0, 0.5), obj(3, "lamp", 2, 2)])  # P-O 0.5 m
     for level in ("easy", "medium", "hard"):
         for s in range(20):
             qa = ask(ep, f"rel_direction_{level}", s)
@@ -190,8 +224,10 @@ def test_route_plan_by_hand_and_blocked_by_wall():
         assert qa.evidence["names"]["waypoints"] == ["tv", "lamp", "bed"]
         assert qa.ground_truth == ["right", "right"]
         assert qa.options[ord(qa.answer) - 65] == f"{qa.answer}. Turn Right, Turn Right"
-        assert ("1. Go forward until the tv. 2. [please fill in] 3. Go forward until the lamp. "
-                "4. [please fill in] 5. Go forward until the bed. 6. You have reached the final destination.") in qa.question
+        assert (
+            "1. Go forward until the tv. 2. [please fill in] 3. Go forward until the lamp. "
+            "4. [please fill in] 5. Go forward until the bed. 6. You have reached the final destination."
+        ) in qa.question
     # a wall (no door) between the tv and the lamp blocks that leg
     wall = Wall("w", (1.5, 2.0), (1.5, 5.0), 2.6, 0.1, ("r0",))
     for qa in routes(episode(objs, walls=[wall])):
@@ -200,7 +236,10 @@ def test_route_plan_by_hand_and_blocked_by_wall():
     # ... unless the wall has a door where the leg crosses it
     door = Door("d", "w", (1.5, 3.0), 1.0, 2.0, ("r0",))
     wall_d = Wall("w", (1.5, 2.0), (1.5, 5.0), 2.6, 0.1, ("r0",), ("d",))
-    assert any(q.evidence["names"]["waypoints"] == ["tv", "lamp", "bed"] for q in routes(episode(objs, walls=[wall_d], doors=[door])))
+    assert any(
+        q.evidence["names"]["waypoints"] == ["tv", "lamp", "bed"]
+        for q in routes(episode(objs, walls=[wall_d], doors=[door]))
+    )
     # a floor object in the middle of the tv -> lamp leg blocks it too
     for qa in routes(episode(objs + [obj(5, "armchair", 1.5, 3.0, (0.8, 0.9, 0.8))])):
         ways = qa.evidence["names"]["waypoints"]
@@ -210,7 +249,13 @@ def test_route_plan_by_hand_and_blocked_by_wall():
 # ------------------------------------------------------------------------------ salience / uniqueness
 def test_only_salient_objects_are_named_and_unique_means_unique():
     # chair 1 and 2 salient (two chairs -> "the chair" is never asked); vase exactly 5% -> not salient
-    objs = [obj(1, "chair", 0, 0), obj(2, "chair", 3, 0), obj(3, "vase", -3, 0), obj(4, "sofa", 0, 3), obj(5, "tv", 0, -3)]
+    objs = [
+        obj(1, "chair", 0, 0),
+        obj(2, "chair", 3, 0),
+        obj(3, "vase", -3, 0),
+        obj(4, "sofa", 0, 3),
+        obj(5, "tv", 0, -3),
+    ]
     ep = episode(objs, frames=[{1: 0.2, 2: 0.2, 3: 0.05, 4: 0.2, 5: 0.2}])
     for t in ("abs_distance", "object_size", "rel_direction_easy", "temporal_order", "object_count"):
         for s in range(20):
@@ -285,5 +330,6 @@ def test_appearance_order_by_hand():
 def test_empty_episode_refuses_everything():
     ep = episode([], frames=[{}], frame_rooms=[None])
     from simsv_stream.questions import REGISTRY
+
     for t in REGISTRY:
         assert ask(ep, t) is None, t

@@ -1,6 +1,7 @@
 """Question generation on real simulated episodes (procedural house -> walkthrough -> pybullet
 render -> annotate): every answer re-derived from episode.json, per-type yield and refusal rates,
 a hypothesis property test over seeds, and the left/right convention checked against the pixels."""
+
 from __future__ import annotations
 
 import json
@@ -21,9 +22,9 @@ from simsv_stream.episode_json import episode_to_dict  # noqa: E402
 from simsv_stream.questions import REGISTRY, generate, generate_all  # noqa: E402
 from simsv_stream.simulator import simulate  # noqa: E402
 
-SCALES = Scales()            # the default: 16 frames, 224x224, 1-3 rooms
+SCALES = Scales()  # the default: 16 frames, 224x224, 1-3 rooms
 N_EPISODES = 60
-DRAWS = 3                    # questions asked per type per episode (different rng seeds)
+DRAWS = 3  # questions asked per type per episode (different rng seeds)
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +42,7 @@ def _all_modes(ep, seed):
 def test_simulated_answers_recomputed_from_episode_json(episodes):
     asked = {n: 0 for n in REGISTRY}
     for ep in episodes:
-        d = json.loads(json.dumps(episode_to_dict(ep, [])))    # exactly what episode.json holds
+        d = json.loads(json.dumps(episode_to_dict(ep, [])))  # exactly what episode.json holds
         sal = set(d["salient"])
         for name, mode, qa in _all_modes(ep, ep.seed):
             if qa is None:
@@ -50,7 +51,7 @@ def test_simulated_answers_recomputed_from_episode_json(episodes):
             qd = as_dict(qa)
             check_qa(d, qd)
             assert named_ids(d, qd) <= sal
-            assert json.loads(json.dumps(qd)) == qd      # plain JSON types only: lossless on the wire
+            assert json.loads(json.dumps(qd)) == qd  # plain JSON types only: lossless on the wire
     for name, n in asked.items():
         assert n > 0, f"{name} never asked on {N_EPISODES} simulated episodes"
 
@@ -70,14 +71,22 @@ def test_yield_and_refusal_rates(episodes, capsys):
         rows.append((name, ok / len(episodes), float(np.median(cands)) if cands else 0.0))
     per_episode = np.mean([len(generate_all(ep, np.random.default_rng(0))) for ep in episodes])
     with capsys.disabled():
-        print(f"\nyield over {len(episodes)} simulated episodes ({SCALES.frames} frames, {SCALES.width}x{SCALES.height}):")
+        print(
+            f"\nyield over {len(episodes)} simulated episodes ({SCALES.frames} frames, {SCALES.width}x{SCALES.height}):"
+        )
         for name, y, c in rows:
             print(f"  {name:22s} asked {100 * y:5.1f}%  refused {100 * (1 - y):5.1f}%  median candidates {c:g}")
         print(f"  generate_all: {per_episode:.2f} questions per episode (of {len(REGISTRY)} types)")
     yields = dict((n, y) for n, y, _ in rows)
     for name in ("abs_distance", "object_size", "room_size", "room_count", "object_count", "temporal_order"):
         assert yields[name] >= 0.8, (name, yields[name])
-    for name in ("rel_distance", "rel_direction_easy", "rel_direction_medium", "rel_direction_hard", "appearance_order"):
+    for name in (
+        "rel_distance",
+        "rel_direction_easy",
+        "rel_direction_medium",
+        "rel_direction_hard",
+        "appearance_order",
+    ):
         assert yields[name] >= 0.5, (name, yields[name])
     assert yields["route_plan"] >= 0.3
 
@@ -111,8 +120,11 @@ def test_right_in_questions_is_right_in_the_image(episodes):
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(seed=st.integers(min_value=1000, max_value=10**6), frames=st.sampled_from([8, 16, 32]),
-       rooms=st.sampled_from(["1", "1-3", "2-4"]))
+@given(
+    seed=st.integers(min_value=1000, max_value=10**6),
+    frames=st.sampled_from([8, 16, 32]),
+    rooms=st.sampled_from(["1", "1-3", "2-4"]),
+)
 def test_property_over_seeds(seed, frames, rooms):
     scales = Scales(width=112, height=112).updated({"frames": frames, "rooms": rooms})
     ep = simulate(seed, scales)

@@ -1,12 +1,13 @@
 """PybulletRenderer: determinism, camera convention, projection, depth, ids, culling, big sizes."""
+
 from __future__ import annotations
 
 import math
 
 import numpy as np
 import pytest
-
 from _render_house import small_house, small_walk
+
 from simsv_stream.config import Scales
 from simsv_stream.episode import ID_CEILING, ID_DOOR_FRAME, ID_FLOOR, ID_NONE, ID_WALL, CameraPose
 from simsv_stream.render import PybulletRenderer, RenderSettings
@@ -93,10 +94,10 @@ def test_cache_rebuild_and_two_clients_interleaved():
     poses = small_walk(5)
     with PybulletRenderer() as r, PybulletRenderer() as other:
         first = r.render(h1, poses, 80, 60)
-        other.render(h2, poses, 80, 60)          # another client in the same process
-        r.render(h2, poses, 80, 60)              # rebuild for another house
-        again = r.render(h1, poses, 80, 60)      # and back
-        cached = r.render(h1, poses, 80, 60)     # reused bodies
+        other.render(h2, poses, 80, 60)  # another client in the same process
+        r.render(h2, poses, 80, 60)  # rebuild for another house
+        again = r.render(h1, poses, 80, 60)  # and back
+        cached = r.render(h1, poses, 80, 60)  # reused bodies
     assert first.rgb.tobytes() == again.rgb.tobytes() == cached.rgb.tobytes()
     assert first.instance.tobytes() == again.instance.tobytes()
 
@@ -104,7 +105,7 @@ def test_cache_rebuild_and_two_clients_interleaved():
 def test_image_right_is_plus_x_at_yaw_0():
     """Handedness: at yaw 0 (looking +z) an object at larger x shows on the right."""
     house = small_house()
-    sofa = house.object(1)            # x ~ 1.2, z 3.4
+    sofa = house.object(1)  # x ~ 1.2, z 3.4
     eye = (sofa.center[0] - 0.8, 1.2, 1.0)  # left of the sofa's centre, looking +z at it
     fr = PybulletRenderer().render(house, [CameraPose(eye, 0.0, -15.0, 75.0)], 120, 90)
     cols = np.nonzero(fr.instance[0] == sofa.id)[1]
@@ -153,7 +154,7 @@ def test_64_frames_680x384(big_episode):
     assert ep.frames.rgb.shape == (64, 384, 680, 3)
     assert len(ep.annotations) == 64 and [a.index for a in ep.annotations] == list(range(64))
     assert ep.salient_ids
-    assert _check_projection_and_depth(ep) > 0   # non-square aspect: vertical fov from horizontal
+    assert _check_projection_and_depth(ep) > 0  # non-square aspect: vertical fov from horizontal
 
 
 def test_matches_independent_numpy_raycaster(episode):
@@ -200,8 +201,9 @@ def test_camera_never_inside_a_box():
             for b in boxes:
                 t = math.radians(b.yaw_deg)
                 rel = np.asarray(pose.position) - np.asarray(b.center)
-                local = np.array([rel[0] * math.cos(t) - rel[2] * math.sin(t), rel[1],
-                                  rel[0] * math.sin(t) + rel[2] * math.cos(t)])
+                local = np.array(
+                    [rel[0] * math.cos(t) - rel[2] * math.sin(t), rel[1], rel[0] * math.sin(t) + rel[2] * math.cos(t)]
+                )
                 inside = (np.abs(local) < np.asarray(b.size) / 2).all()
                 assert not inside, (seed, pose.position, b)
 
@@ -232,12 +234,17 @@ def test_l_shaped_and_slanted_rooms_match_raycaster():
     """Rectilinear rooms of several rectangles, a non-rectilinear room (mesh fallback) and a
     45-degree wall render like the independent ray caster; culling stays exact across the door."""
     from _render_house import odd_house
+
     from simsv_stream.benchmarks.raycast import NumpyRaycaster
 
     house = odd_house()
-    poses = [CameraPose((1.5, 1.5, 1.5), 45.0, -10.0, 80.0), CameraPose((1.5, 1.5, 4.5), 135.0, -10.0, 80.0),
-             CameraPose((4.5, 1.5, 1.5), 90.0, -10.0, 80.0), CameraPose((7.5, 1.5, 1.5), 60.0, -10.0, 80.0),
-             CameraPose((8.0, 1.5, 1.0), 270.0, -5.0, 80.0)]
+    poses = [
+        CameraPose((1.5, 1.5, 1.5), 45.0, -10.0, 80.0),
+        CameraPose((1.5, 1.5, 4.5), 135.0, -10.0, 80.0),
+        CameraPose((4.5, 1.5, 1.5), 90.0, -10.0, 80.0),
+        CameraPose((7.5, 1.5, 1.5), 60.0, -10.0, 80.0),
+        CameraPose((8.0, 1.5, 1.0), 270.0, -5.0, 80.0),
+    ]
     with PybulletRenderer() as r, PybulletRenderer(RenderSettings(cull_rooms=False)) as full:
         a = r.render(house, poses, 96, 72)
         ref = full.render(house, poses, 96, 72)

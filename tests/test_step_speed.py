@@ -9,6 +9,7 @@ widths. Counts are derived from the architecture and the batch's grid, not recor
   where the old step made one per window, and at most half the aten ops;
 - `gradient_checkpointing: auto` plans layers only when the estimate exceeds the budget.
 """
+
 from __future__ import annotations
 
 import json
@@ -38,8 +39,9 @@ FRAMES, SIDE = 4, 224  # 2 temporal patches x (16 x 16) patches each; 4 windows 
 @pytest.fixture(scope="module")
 def structure(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("structure") / "qwen25vl"
-    return build_tiny_model(out, family="qwen2_5_vl", vision="full", vision_hidden=64, layers=28,
-                            frame_side=SIDE, overwrite=True)
+    return build_tiny_model(
+        out, family="qwen2_5_vl", vision="full", vision_hidden=64, layers=28, frame_side=SIDE, overwrite=True
+    )
 
 
 def _raw(model: Path, **over) -> dict:
@@ -69,7 +71,7 @@ def _module(structure: Path, **model) -> VideoVLMModule:
 
 
 def _vision_blocks(module: VideoVLMModule) -> list[torch.nn.Module]:
-    (_, visual), = vision_encoders(module.model, module.family)
+    ((_, visual),) = vision_encoders(module.model, module.family)
     return list(visual.blocks)
 
 
@@ -78,10 +80,12 @@ def _run_step(module: VideoVLMModule, batch: dict) -> dict[str, int]:
     calls = {"forward": 0, "backward": 0}
     # hooked on the attention inside each block: a checkpointed block's recompute calls its forward
     # directly (the block's own hooks fire once), but the modules inside run again
-    hooks = [b.attn.register_forward_hook(lambda *a: calls.__setitem__("forward", calls["forward"] + 1))
-             for b in blocks]
-    hooks += [b.register_full_backward_hook(lambda *a: calls.__setitem__("backward", calls["backward"] + 1))
-              for b in blocks]
+    hooks = [
+        b.attn.register_forward_hook(lambda *a: calls.__setitem__("forward", calls["forward"] + 1)) for b in blocks
+    ]
+    hooks += [
+        b.register_full_backward_hook(lambda *a: calls.__setitem__("backward", calls["backward"] + 1)) for b in blocks
+    ]
     try:
         module.training_loss(batch).backward()
     finally:
@@ -97,7 +101,7 @@ def test_frozen_vision_runs_once_without_graph(structure, batch, checkpointing):
     depth = len(_vision_blocks(module))
     assert depth == 32
     assert calls == {"forward": depth, "backward": 0}  # no recompute, no backward
-    (_, visual), = vision_encoders(module.model, module.family)
+    ((_, visual),) = vision_encoders(module.model, module.family)
     assert all(p.grad is None for p in visual.parameters())
     lora = [p for n, p in module.model.named_parameters() if "lora_" in n]
     assert lora and any(p.grad is not None and p.grad.abs().sum() > 0 for p in lora)
@@ -114,7 +118,7 @@ def test_without_the_fix_the_vision_tower_is_backpropagated(structure, batch):
 def test_trainable_merger_keeps_its_gradient(structure, batch, checkpointing):
     module = _module(structure, train_projector=True, gradient_checkpointing=checkpointing)
     assert _run_step(module, batch)["backward"] == 0  # the blocks in front of the merger: no graph
-    (_, visual), = vision_encoders(module.model, module.family)
+    ((_, visual),) = vision_encoders(module.model, module.family)
     merger = [p for n, p in visual.named_parameters() if "merger" in n and p.requires_grad]
     assert merger and all(p.grad is not None for p in merger)
     assert all(p.grad is None for n, p in visual.named_parameters() if "blocks" in n)
@@ -126,8 +130,9 @@ def test_lora_on_vision_blocks_gets_exact_gradients(structure, batch):
     lora = {"scope": "all", "target_modules": ["qkv", "q_proj", "v_proj"], "r": 4, "alpha": 8}
     grads = []
     for no_grad in (True, False):
-        rc = build_run_config({**_raw(structure), "lora": lora, "model": {"path": str(structure),
-                                                                          "vision_no_grad": no_grad}})
+        rc = build_run_config(
+            {**_raw(structure), "lora": lora, "model": {"path": str(structure), "vision_no_grad": no_grad}}
+        )
         torch.manual_seed(0)
         module = VideoVLMModule(rc.model, rc.lora, rc.optim, rc.data)
         for n, p in module.model.named_parameters():  # lora_B starts at zero: give every adapter a path
@@ -149,10 +154,10 @@ def test_windowed_attention_equals_per_window(lengths):
     seq, heads, dim = sum(lengths), 4, 16
     q, k, v = (torch.randn(seq, heads, dim, generator=g) for _ in range(3))
     cu = torch.tensor([0, *torch.tensor(lengths).cumsum(0).tolist()])
-    out = windowed_attention(q, k, v, WindowLayout.from_cu_seqlens(cu), cu, dim ** -0.5)
+    out = windowed_attention(q, k, v, WindowLayout.from_cu_seqlens(cu), cu, dim**-0.5)
     ref = []
     for a, b in zip(cu[:-1].tolist(), cu[1:].tolist()):  # one softmax per window, written out
-        w = torch.softmax((q[a:b].transpose(0, 1) @ k[a:b].permute(1, 2, 0)) * dim ** -0.5, dim=-1)
+        w = torch.softmax((q[a:b].transpose(0, 1) @ k[a:b].permute(1, 2, 0)) * dim**-0.5, dim=-1)
         ref.append((w @ v[a:b].transpose(0, 1)).transpose(0, 1))
     torch.testing.assert_close(out, torch.cat(ref), rtol=1e-5, atol=1e-5)
 
@@ -172,8 +177,12 @@ def test_batched_vision_tower_equals_transformers(structure, batch):
     pv2 = torch.randn(2 * 10 * 14, pv.shape[1])
     grid2 = torch.tensor([[1, 10, 14], [1, 10, 14]])
     with torch.no_grad():
-        torch.testing.assert_close(fast.model.visual(pv2, grid_thw=grid2).pooler_output,
-                                   ref.model.visual(pv2, grid_thw=grid2).pooler_output, rtol=1e-4, atol=1e-5)
+        torch.testing.assert_close(
+            fast.model.visual(pv2, grid_thw=grid2).pooler_output,
+            ref.model.visual(pv2, grid_thw=grid2).pooler_output,
+            rtol=1e-4,
+            atol=1e-5,
+        )
 
 
 def test_labelled_loss_equals_full_loss(structure, batch):
@@ -225,14 +234,49 @@ def test_bench_step_counts(structure, batch):
 def test_bench_step_json_cli(tmp_path_factory, tmp_path):
     tiny = cached_tiny_model(tmp_path_factory.getbasetemp(), "qwen2_vl")
     saved = tmp_path / "step.json"
-    out = subprocess.run([sys.executable, "-m", "simsv_stream.cli", "bench", "step", "--model", str(tiny), "--device",
-                          "cpu", "--frames", "4", "--size", "64x64", "--batch", "2", "--reps", "2", "--warmup", "1",
-                          "--json", "--out", str(saved), "mix={abs_distance: 1}", "scales.rooms=1"],
-                         capture_output=True, text=True, timeout=240, cwd=ROOT)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "simsv_stream.cli",
+            "bench",
+            "step",
+            "--model",
+            str(tiny),
+            "--device",
+            "cpu",
+            "--frames",
+            "4",
+            "--size",
+            "64x64",
+            "--batch",
+            "2",
+            "--reps",
+            "2",
+            "--warmup",
+            "1",
+            "--json",
+            "--out",
+            str(saved),
+            "mix={abs_distance: 1}",
+            "scales.rooms=1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        cwd=ROOT,
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     d = json.loads(out.stdout.strip().splitlines()[-1])
-    for key in ("ms_median", "samples_per_s", "aten_ops_per_step", "sdpa_calls_per_step", "useful_flop", "mfu",
-                "peak_mem_gb"):
+    for key in (
+        "ms_median",
+        "samples_per_s",
+        "aten_ops_per_step",
+        "sdpa_calls_per_step",
+        "useful_flop",
+        "mfu",
+        "peak_mem_gb",
+    ):
         assert key in d, key
     assert d["ms_median"] > 0 and d["aten_ops_per_step"] > 0 and d["sdpa_calls_per_step"] > 0
     assert d["mfu"] is None and d["useful_flop"] > 0 and "fast" in d["variants"]
@@ -247,8 +291,7 @@ def test_checkpointing_auto_plans_only_what_does_not_fit(structure):
     assert free.checkpointed_layers == 0
     roomy = plan_checkpointing(model, text_tokens=2000, labelled_tokens=20, budget_bytes=free.estimate_bytes * 2)
     assert roomy.checkpointed_layers == 0
-    tight = plan_checkpointing(model, text_tokens=200_000, labelled_tokens=20,
-                               budget_bytes=free.estimate_bytes)
+    tight = plan_checkpointing(model, text_tokens=200_000, labelled_tokens=20, budget_bytes=free.estimate_bytes)
     assert 0 < tight.checkpointed_layers <= 28
     tighter = plan_checkpointing(model, text_tokens=400_000, labelled_tokens=20, budget_bytes=free.estimate_bytes)
     assert tighter.checkpointed_layers >= tight.checkpointed_layers

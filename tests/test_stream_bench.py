@@ -1,4 +1,5 @@
 """The stream benchmarks run end to end (tiny sizes; the real numbers come from `simsv-stream bench`)."""
+
 from __future__ import annotations
 
 from simsv_stream.benchmarks import stream as stream_bench

@@ -1,4 +1,5 @@
 """Tiny offline models: build, save, load through from_pretrained, tokenizer coverage, CLI."""
+
 from __future__ import annotations
 
 import hashlib
@@ -29,8 +30,15 @@ def test_tiny_model_saves_and_loads_with_from_pretrained(tmp_path_factory, famil
 
     d = tiny_dir(tmp_path_factory, family)
     names = {p.name for p in d.iterdir()}
-    assert {"config.json", "model.safetensors", "generation_config.json", "tokenizer.json",
-            "tokenizer_config.json", "processor_config.json", "chat_template.jinja"} <= names
+    assert {
+        "config.json",
+        "model.safetensors",
+        "generation_config.json",
+        "tokenizer.json",
+        "tokenizer_config.json",
+        "processor_config.json",
+        "chat_template.jinja",
+    } <= names
     cfg = json.loads((d / "config.json").read_text())
     assert cfg["model_type"] == family
     fam = family_for_model_type(cfg["model_type"])
@@ -47,7 +55,9 @@ def test_tiny_model_saves_and_loads_with_from_pretrained(tmp_path_factory, famil
     # the family's chat template puts the video placeholder in the user turn
     text = proc.apply_chat_template(
         [{"role": "user", "content": [{"type": "video"}, {"type": "text", "text": "How many chair(s)?"}]}],
-        tokenize=False, add_generation_prompt=True)
+        tokenize=False,
+        add_generation_prompt=True,
+    )
     assert fam.video_token in text and text.endswith("<|im_start|>assistant\n")
 
     # a forward pass with a real video through the processor gives a finite loss
@@ -146,7 +156,7 @@ def test_initial_loss_is_near_ln_vocab_at_any_width(tmp_path, hidden):
     vocab = model.config.get_text_config().vocab_size
     assert vocab == 4096
     w = model.lm_head.weight.detach()
-    assert float(w.std()) * hidden ** 0.5 == pytest.approx(2.4, rel=0.05)
+    assert float(w.std()) * hidden**0.5 == pytest.approx(2.4, rel=0.05)
     ids = torch.randint(0, 800, (2, 64), generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         loss = float(model(input_ids=ids, labels=ids).loss)

@@ -1,4 +1,5 @@
 """Collate from the model's own processor + chat template: label masking, padding, video tensors."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -30,10 +31,22 @@ def _sample(i: int, qa: QA, frames: int = 4, side: int = 32) -> Sample:
     return Sample(i, rng.integers(0, 256, (frames, side, side, 3), dtype=np.uint8), qa, Provenance(i, 0, i, "t"))
 
 
-MC = QA("rel_direction_medium", "If I am standing by the sofa and facing the tv, is the lamp to my left, right, or back?",
-        "C", "mc", "back", options=["A. left", "B. right", "C. back"])
-OE = QA("abs_distance", "Measuring from the closest point of each object, what is the direct distance between the "
-        "chair and the bed (in meters)?", "3.4", "oe", 3.4)
+MC = QA(
+    "rel_direction_medium",
+    "If I am standing by the sofa and facing the tv, is the lamp to my left, right, or back?",
+    "C",
+    "mc",
+    "back",
+    options=["A. left", "B. right", "C. back"],
+)
+OE = QA(
+    "abs_distance",
+    "Measuring from the closest point of each object, what is the direct distance between the "
+    "chair and the bed (in meters)?",
+    "3.4",
+    "oe",
+    3.4,
+)
 
 
 def _decoded_labels(processor, batch):
@@ -58,7 +71,7 @@ def test_labels_are_exactly_the_answer_and_end_of_turn(processor):
 
 def test_letter_text_target_for_simsv_mc_format(processor):
     c = VideoQACollator(processor, mc_answer="letter_text")
-    (_, ans), = _decoded_labels(processor, c([_sample(0, MC)]))
+    ((_, ans),) = _decoded_labels(processor, c([_sample(0, MC)]))
     assert ans == "C. back"
 
 
@@ -71,8 +84,11 @@ def test_prompt_is_the_vsibench_prompt_inside_the_chat_template(processor):
 
 def test_padding_and_video_tensors(processor):
     c = VideoQACollator(processor)
-    samples = [_sample(0, MC), _sample(1, OE, frames=6)] if type(processor).__name__.startswith("Qwen") \
+    samples = (
+        [_sample(0, MC), _sample(1, OE, frames=6)]
+        if type(processor).__name__.startswith("Qwen")
         else [_sample(0, MC), _sample(1, OE)]
+    )
     batch = c(samples)
     b, width = batch["input_ids"].shape
     assert batch["attention_mask"].shape == batch["labels"].shape == (b, width) == (2, width)

@@ -1,5 +1,6 @@
 """Run configs: the shipped YAMLs validate, overrides, one-line errors before anything starts, and the
 `train` command end to end on the in-process synthetic source."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,13 +12,20 @@ from trainers.run_config import apply_overrides, build_run_config, load_run_conf
 from trainers.tiny_model import cached_tiny_model
 
 CONFIGS = sorted((Path(__file__).resolve().parents[1] / "configs").glob("*.yaml"))
-TRAINER_CONFIGS = [p for p in CONFIGS if p.name in
-                   {"demo.yaml", "sims-v-3q-llava-video-7b.yaml", "qwen2.5-vl-3b-lora.yaml", "curriculum-example.yaml"}]
+TRAINER_CONFIGS = [
+    p
+    for p in CONFIGS
+    if p.name in {"demo.yaml", "sims-v-3q-llava-video-7b.yaml", "qwen2.5-vl-3b-lora.yaml", "curriculum-example.yaml"}
+]
 
 
 def test_shipped_trainer_configs_exist():
-    assert {p.name for p in TRAINER_CONFIGS} == {"demo.yaml", "sims-v-3q-llava-video-7b.yaml",
-                                                 "qwen2.5-vl-3b-lora.yaml", "curriculum-example.yaml"}
+    assert {p.name for p in TRAINER_CONFIGS} == {
+        "demo.yaml",
+        "sims-v-3q-llava-video-7b.yaml",
+        "qwen2.5-vl-3b-lora.yaml",
+        "curriculum-example.yaml",
+    }
 
 
 @pytest.mark.parametrize("path", TRAINER_CONFIGS, ids=lambda p: p.name)
@@ -35,27 +43,32 @@ def test_paper_recipe_is_3q_25k_samples():
 
 
 def test_overrides_and_yaml_numbers():
-    raw = apply_overrides({"model": {"path": "m"}}, ["--optim.lr", "1e-4", "trainer.max_steps=7", "--lora.target_modules=[q_proj]"])
+    raw = apply_overrides(
+        {"model": {"path": "m"}}, ["--optim.lr", "1e-4", "trainer.max_steps=7", "--lora.target_modules=[q_proj]"]
+    )
     cfg = build_run_config(raw)
     assert cfg.optim.lr == 1e-4 and cfg.trainer["max_steps"] == 7 and cfg.lora.target_modules == ["q_proj"]
 
 
-@pytest.mark.parametrize("override, field", [
-    ("trainer.max_steps=0", "trainer.max_steps"),
-    ("trainer.nope=1", "trainer.nope"),
-    ("optim.lr=-1", "optim.lr"),
-    ("lora.r=0", "lora.r"),
-    ("data.mc_answer=word", "data.mc_answer"),
-    ("mix=bogus", "mix"),
-    ("scales.frames=0", "scales.frames"),
-    ("stream.workers=-1", "stream.workers"),
-    ("eval.samples=-5", "eval.samples"),
-    ("schedule=[{at_step: 5, mix: 3q}, {at_step: 5, mix: vsi}]", "schedule[1].at_step"),
-    ("schedule=[{at_step: 10000, mix: 3q}]", "schedule[0].at_step"),
-    ("schedule=[{at_step: 1, mix: {nope: 1}}]", "schedule[0].mix.nope"),
-    ("schedule=[{at_step: 1, scales: {rooms: 5-2}}]", "schedule[0].scales.rooms_max"),
-    ("bogus.key=1", "bogus.key"),
-])
+@pytest.mark.parametrize(
+    "override, field",
+    [
+        ("trainer.max_steps=0", "trainer.max_steps"),
+        ("trainer.nope=1", "trainer.nope"),
+        ("optim.lr=-1", "optim.lr"),
+        ("lora.r=0", "lora.r"),
+        ("data.mc_answer=word", "data.mc_answer"),
+        ("mix=bogus", "mix"),
+        ("scales.frames=0", "scales.frames"),
+        ("stream.workers=-1", "stream.workers"),
+        ("eval.samples=-5", "eval.samples"),
+        ("schedule=[{at_step: 5, mix: 3q}, {at_step: 5, mix: vsi}]", "schedule[1].at_step"),
+        ("schedule=[{at_step: 10000, mix: 3q}]", "schedule[0].at_step"),
+        ("schedule=[{at_step: 1, mix: {nope: 1}}]", "schedule[0].mix.nope"),
+        ("schedule=[{at_step: 1, scales: {rooms: 5-2}}]", "schedule[0].scales.rooms_max"),
+        ("bogus.key=1", "bogus.key"),
+    ],
+)
 def test_bad_values_are_one_line_naming_the_field(override, field):
     with pytest.raises(ConfigError) as e:
         build_run_config(apply_overrides({"model": {"path": "m"}, "trainer": {"max_steps": 100}}, [override]))
@@ -75,9 +88,30 @@ def test_train_command_end_to_end_on_synthetic_source(tmp_path_factory, tmp_path
     model = cached_tiny_model(tmp_path_factory.getbasetemp(), "qwen2_vl")
     demo = Path(__file__).resolve().parents[1] / "configs" / "demo.yaml"
     out = tmp_path / "run"
-    rc = main(["train", "--config", str(demo), "--model.path", str(model), "--stream.backend", "synthetic",
-               "--trainer.max_steps", "6", "--output_dir", str(out), "--scales.frames", "4", "--scales.size", "32x32",
-               "--eval.samples", "4", "schedule=[]", "--trainer.enable_progress_bar", "false"])
+    rc = main(
+        [
+            "train",
+            "--config",
+            str(demo),
+            "--model.path",
+            str(model),
+            "--stream.backend",
+            "synthetic",
+            "--trainer.max_steps",
+            "6",
+            "--output_dir",
+            str(out),
+            "--scales.frames",
+            "4",
+            "--scales.size",
+            "32x32",
+            "--eval.samples",
+            "4",
+            "schedule=[]",
+            "--trainer.enable_progress_bar",
+            "false",
+        ]
+    )
     text = capsys.readouterr().out
     assert rc == 0
     assert "overall (VSI-Bench)" in text
@@ -104,9 +138,15 @@ def test_gpu_configs_fit_one_gpu_and_drop_the_slow_settings():
         assert cfg.model.vision_no_grad and cfg.model.labelled_loss and cfg.model.vision_attention == "batched"
 
 
-@pytest.mark.parametrize("key,value", [("model.gradient_checkpointing", "sometimes"),
-                                       ("model.vision_attention", "windows"), ("model.compile", "maybe"),
-                                       ("optim.fused", "auto")])
+@pytest.mark.parametrize(
+    "key,value",
+    [
+        ("model.gradient_checkpointing", "sometimes"),
+        ("model.vision_attention", "windows"),
+        ("model.compile", "maybe"),
+        ("optim.fused", "auto"),
+    ],
+)
 def test_speed_switches_are_validated(key, value):
     raw = apply_overrides({"model": {"path": "m"}}, [f"{key}={value}"])
     with pytest.raises(ConfigError) as e:
@@ -118,16 +158,22 @@ def test_trainer_threads_leave_the_workers_their_cores():
     from simsv_stream.commands.train import trainer_threads
 
     gpu = "trainer.accelerator=gpu"
-    cfg = build_run_config(apply_overrides({"model": {"path": "m"}},
-                                           ["stream.workers=4", "data.map_workers=2", "data.map_method=process", gpu]))
+    cfg = build_run_config(
+        apply_overrides(
+            {"model": {"path": "m"}}, ["stream.workers=4", "data.map_workers=2", "data.map_method=process", gpu]
+        )
+    )
     assert trainer_threads(cfg, 16) == 10
     assert trainer_threads(cfg, 4) == 1
-    ddp = build_run_config(apply_overrides({"model": {"path": "m"}},
-                                           ["stream.workers=4", "data.map_workers=2", "trainer.devices=2", gpu]))
+    ddp = build_run_config(
+        apply_overrides({"model": {"path": "m"}}, ["stream.workers=4", "data.map_workers=2", "trainer.devices=2", gpu])
+    )
     assert trainer_threads(ddp, 32) == 10  # 16 cores per rank
-    threads = build_run_config(apply_overrides({"model": {"path": "m"}},
-                                               ["stream.workers=4", "data.map_workers=2", "data.map_method=thread",
-                                                gpu]))
+    threads = build_run_config(
+        apply_overrides(
+            {"model": {"path": "m"}}, ["stream.workers=4", "data.map_workers=2", "data.map_method=thread", gpu]
+        )
+    )
     assert trainer_threads(threads, 16) == 12
     cpu = build_run_config(apply_overrides({"model": {"path": "m"}}, ["trainer.accelerator=cpu"]))
     assert trainer_threads(cpu, 16) is None  # the step itself runs on the CPU: torch's default

@@ -1,5 +1,6 @@
 """VideoVLMModule: real 5-step Lightning fits per family, which parameters train, checkpoints, eval,
 optimizer schedule, and one-line errors for bad models."""
+
 from __future__ import annotations
 
 import json
@@ -25,8 +26,9 @@ def tiny_dir(tmp_path_factory, family):
 
 def _trainer(max_steps: int = 5, **kw) -> L.Trainer:
     kw = {"logger": False, "enable_checkpointing": False, **kw}
-    return L.Trainer(max_steps=max_steps, accelerator="cpu", devices=1, enable_progress_bar=False,
-                     enable_model_summary=False, **kw)
+    return L.Trainer(
+        max_steps=max_steps, accelerator="cpu", devices=1, enable_progress_bar=False, enable_model_summary=False, **kw
+    )
 
 
 def _loader(module: VideoVLMModule, seed: int = 0, n: int = 10, batch_size: int = 2):
@@ -41,8 +43,11 @@ def _changed(before: dict, after: dict) -> set[str]:
 @pytest.mark.parametrize("family", FAMILY_NAMES)
 @pytest.mark.parametrize("train_projector", [False, True], ids=["frozen-projector", "train-projector"])
 def test_five_step_fit_changes_only_lora_and_optionally_projector(tmp_path_factory, family, train_projector):
-    m = VideoVLMModule({"path": str(tiny_dir(tmp_path_factory, family)), "train_projector": train_projector},
-                       LORA, {"lr": 1e-2, "warmup_steps": 1})
+    m = VideoVLMModule(
+        {"path": str(tiny_dir(tmp_path_factory, family)), "train_projector": train_projector},
+        LORA,
+        {"lr": 1e-2, "warmup_steps": 1},
+    )
     before = {k: v.detach().clone() for k, v in m.model.state_dict().items()}
     losses: list[float] = []
 
@@ -70,8 +75,9 @@ def test_five_step_fit_changes_only_lora_and_optionally_projector(tmp_path_facto
 
 
 def test_full_finetune_trains_language_model_not_vision_tower(tmp_path_factory):
-    m = VideoVLMModule({"path": str(tiny_dir(tmp_path_factory, "qwen2_vl"))}, {"enabled": False},
-                       {"lr": 1e-3, "warmup_steps": 0})
+    m = VideoVLMModule(
+        {"path": str(tiny_dir(tmp_path_factory, "qwen2_vl"))}, {"enabled": False}, {"lr": 1e-3, "warmup_steps": 0}
+    )
     before = {k: v.detach().clone() for k, v in m.model.state_dict().items()}
     _trainer(max_steps=2).fit(m, _loader(m, n=4))
     changed = _changed(before, m.model.state_dict())
@@ -80,8 +86,11 @@ def test_full_finetune_trains_language_model_not_vision_tower(tmp_path_factory):
 
 
 def test_optimizer_steps_scheduler_per_step_with_warmup_and_cosine(tmp_path_factory):
-    m = VideoVLMModule({"path": str(tiny_dir(tmp_path_factory, "qwen2_vl"))}, LORA,
-                       {"lr": 1e-3, "warmup_steps": 2, "total_steps": 10, "min_lr_ratio": 0.1, "weight_decay": 0.01})
+    m = VideoVLMModule(
+        {"path": str(tiny_dir(tmp_path_factory, "qwen2_vl"))},
+        LORA,
+        {"lr": 1e-3, "warmup_steps": 2, "total_steps": 10, "min_lr_ratio": 0.1, "weight_decay": 0.01},
+    )
     conf = m.configure_optimizers()
     assert conf["lr_scheduler"]["interval"] == "step"
     opt = conf["optimizer"]
@@ -115,8 +124,7 @@ def test_checkpoint_holds_trainable_weights_and_resumes(tmp_path_factory, tmp_pa
 
 @pytest.mark.parametrize("family", FAMILY_NAMES)
 def test_generate_and_validation_table(tmp_path_factory, family):
-    m = VideoVLMModule({"path": str(tiny_dir(tmp_path_factory, family))}, LORA, {"total_steps": 10},
-                       max_new_tokens=4)
+    m = VideoVLMModule({"path": str(tiny_dir(tmp_path_factory, family))}, LORA, {"total_steps": 10}, max_new_tokens=4)
     eval_samples = SyntheticSamples(1, limit=4).take(4)
     answers = m.generate_answers(eval_samples)
     assert len(answers) == 4 and all(isinstance(a, str) for a in answers)

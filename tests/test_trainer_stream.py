@@ -7,6 +7,7 @@ Tiny everything: the tiny Qwen2-VL, 4 frames of 32x32 from 1-room houses, batche
 question types that are askable at that scale (appearance_order is not: 4 frames rarely show 4
 categories in distinct frames).
 """
+
 from __future__ import annotations
 
 import json
@@ -33,9 +34,26 @@ from trainers.tiny_model import cached_tiny_model
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "configs" / "demo.yaml"
 SAFE_MIX = "abs_distance=1 rel_direction_easy=1 object_count=1"
-TINY = ["--scales.frames", "4", "--scales.size", "32x32", "--scales.rooms", "1", "--mix", SAFE_MIX,
-        "--data.batch_size", "2", "--data.map_workers", "1", "--data.log_samples", "true",
-        "--trainer.enable_progress_bar", "false", "--stream.heartbeat_s", "0.5"]
+TINY = [
+    "--scales.frames",
+    "4",
+    "--scales.size",
+    "32x32",
+    "--scales.rooms",
+    "1",
+    "--mix",
+    SAFE_MIX,
+    "--data.batch_size",
+    "2",
+    "--data.map_workers",
+    "1",
+    "--data.log_samples",
+    "true",
+    "--trainer.enable_progress_bar",
+    "false",
+    "--stream.heartbeat_s",
+    "0.5",
+]
 
 
 @pytest.fixture(scope="module")
@@ -52,15 +70,30 @@ def _module(tiny: Path) -> VideoVLMModule:
 
 
 def _datamodule(module: VideoVLMModule, **kw) -> StreamDataModule:
-    scfg = StreamConfig(endpoint="tcp://127.0.0.1:*", workers=2, heartbeat_s=0.3, timeout_s=60, credit=1,
-                        scales=Scales(frames=4, width=32, height=32).updated({"rooms": "1"}), mix=SAFE_MIX, seed=7)
+    scfg = StreamConfig(
+        endpoint="tcp://127.0.0.1:*",
+        workers=2,
+        heartbeat_s=0.3,
+        timeout_s=60,
+        credit=1,
+        scales=Scales(frames=4, width=32, height=32).updated({"rooms": "1"}),
+        mix=SAFE_MIX,
+        seed=7,
+    )
     kw = {"batch_size": 2, "map_workers": 1, "prefetch": 1, "announce": False, **kw}
     return StreamDataModule(scfg, module.collator.encode, module.collator.collate, **kw)
 
 
 def _trainer(steps: int, callbacks: list, **kw) -> L.Trainer:
-    kw = {"logger": False, "enable_checkpointing": False, "enable_progress_bar": False, "enable_model_summary": False,
-          "num_sanity_val_steps": 0, "limit_val_batches": 0, **kw}
+    kw = {
+        "logger": False,
+        "enable_checkpointing": False,
+        "enable_progress_bar": False,
+        "enable_model_summary": False,
+        "num_sanity_val_steps": 0,
+        "limit_val_batches": 0,
+        **kw,
+    }
     return L.Trainer(max_steps=steps, accelerator="cpu", devices=1, callbacks=callbacks, **kw)
 
 
@@ -73,8 +106,21 @@ def test_cli_train_schedule_metrics_eval_and_resume_continues_ids(tiny, tmp_path
 
     sched = "schedule=[{at_step: 2, mix: rel_direction_easy}, {at_step: 4, mix: object_count}]"
     a, b = tmp_path / "a", tmp_path / "b"
-    common = ["train", "--config", str(DEMO), "--model.path", str(tiny), "--trainer.max_steps", "6",
-              "--trainer.log_every_n_steps", "2", "--checkpoint-every", "3", sched, *TINY]
+    common = [
+        "train",
+        "--config",
+        str(DEMO),
+        "--model.path",
+        str(tiny),
+        "--trainer.max_steps",
+        "6",
+        "--trainer.log_every_n_steps",
+        "2",
+        "--checkpoint-every",
+        "3",
+        sched,
+        *TINY,
+    ]
     assert main([*common, "--output_dir", str(a), "--eval.samples", "4"]) == 0
     out = capsys.readouterr().out
     assert "control endpoint tcp://127.0.0.1:" in out and "simsv-stream mix set --endpoint" in out
@@ -82,12 +128,19 @@ def test_cli_train_schedule_metrics_eval_and_resume_continues_ids(tiny, tmp_path
     assert "curriculum: step 4: schedule[1] mix object_count; applies from sample" in out
     assert "overall (VSI-Bench)" in out and "data-wait fraction" in out
     run_a = _samples(a / "samples" / "rank0.jsonl")
-    assert [s["id"] for s in run_a] == list(range(12))          # from id 0, no gap, no repeat
+    assert [s["id"] for s in run_a] == list(range(12))  # from id 0, no gap, no repeat
     assert [s["step"] for s in run_a] == [i // 2 for i in range(12)]
     metrics = next((a / "csv").rglob("metrics.csv")).read_text().splitlines()
     header = metrics[0].split(",")
-    for col in ("stream/data_wait_frac", "stream/samples_per_s_consumed", "stream/samples_per_s_produced",
-                "stream/orders_in_flight", "stream/render_s_per_sample", "train/loss_window", "curriculum/first_id"):
+    for col in (
+        "stream/data_wait_frac",
+        "stream/samples_per_s_consumed",
+        "stream/samples_per_s_produced",
+        "stream/orders_in_flight",
+        "stream/render_s_per_sample",
+        "train/loss_window",
+        "curriculum/first_id",
+    ):
         assert col in header, col
     assert any(c.startswith("types/") for c in header)
     ckpt = a / "checkpoints" / "epoch=0-step=3.ckpt"
@@ -96,7 +149,9 @@ def test_cli_train_schedule_metrics_eval_and_resume_continues_ids(tiny, tmp_path
     assert main([*common, "--output_dir", str(b), "--eval.samples", "0", "--resume", str(ckpt)]) == 0
     out = capsys.readouterr().out
     assert "curriculum: re-applied schedule[0] (at_step 2) after resume at step 3" in out
-    assert "curriculum: step 4: schedule[1]" in out and "schedule[0] mix" not in out.replace("re-applied schedule[0]", "")
+    assert "curriculum: step 4: schedule[1]" in out and "schedule[0] mix" not in out.replace(
+        "re-applied schedule[0]", ""
+    )
     run_b = _samples(b / "samples" / "rank0.jsonl")
     assert [s["id"] for s in run_b] == [s["id"] for s in run_a[6:]] == list(range(6, 12))
     assert [s["step"] for s in run_b] == [3, 3, 4, 4, 5, 5]
@@ -176,8 +231,9 @@ def test_curriculum_applies_at_exact_steps_with_accumulation(tiny):
     batch of its step; a scale change reaches the stream too."""
     module = _module(tiny)
     dm = _datamodule(module)
-    cur = CurriculumCallback([ScheduleEntry(1, {"rel_direction_easy": 1}), ScheduleEntry(2, None, {"size": "48x48"})],
-                             verbose=False)
+    cur = CurriculumCallback(
+        [ScheduleEntry(1, {"rel_direction_easy": 1}), ScheduleEntry(2, None, {"size": "48x48"})], verbose=False
+    )
     steps: list[tuple[int, int]] = []
 
     class Rec(L.Callback):
@@ -192,10 +248,32 @@ def test_curriculum_applies_at_exact_steps_with_accumulation(tiny):
 
 def test_ddp_two_cpu_ranks_get_disjoint_ids(tiny, tmp_path):
     out = tmp_path / "ddp"
-    cmd = [sys.executable, "-m", "simsv_stream.cli", "train", "--config", str(DEMO), "--model.path", str(tiny),
-           "--output_dir", str(out), "--trainer.max_steps", "4", "--trainer.devices", "2", "--trainer.strategy", "ddp",
-           "--trainer.accelerator", "cpu", "--stream.workers", "1", "--eval.samples", "4",
-           "schedule=[{at_step: 2, mix: rel_direction_easy}]", *TINY]
+    cmd = [
+        sys.executable,
+        "-m",
+        "simsv_stream.cli",
+        "train",
+        "--config",
+        str(DEMO),
+        "--model.path",
+        str(tiny),
+        "--output_dir",
+        str(out),
+        "--trainer.max_steps",
+        "4",
+        "--trainer.devices",
+        "2",
+        "--trainer.strategy",
+        "ddp",
+        "--trainer.accelerator",
+        "cpu",
+        "--stream.workers",
+        "1",
+        "--eval.samples",
+        "4",
+        "schedule=[{at_step: 2, mix: rel_direction_easy}]",
+        *TINY,
+    ]
     env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1")
     r = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)
     assert r.returncode == 0, r.stderr[-3000:]
@@ -221,14 +299,34 @@ def _write_vsibench(tmp: Path) -> tuple[Path, Path]:
             w.append_data(rng.integers(0, 256, (48, 64, 3), dtype=np.uint8))
         w.close()
     rows = [
-        {"id": 1, "dataset": "arkitscenes", "scene_name": "41069025", "question_type": "object_counting",
-         "question": "How many chair(s) are in this room?", "options": None, "ground_truth": "4"},
-        {"id": 2, "dataset": "arkitscenes", "scene_name": "41069025", "question_type": "object_rel_direction_easy",
-         "question": "If I am standing by the sofa and facing the table, is the chair to my left or right?",
-         "options": ["A. left", "B. right"], "ground_truth": "B"},
-        {"id": 3, "dataset": "scannet", "scene_name": "scene0011_00", "question_type": "object_abs_distance",
-         "question": "Measuring from the closest point of each object, what is the direct distance between the "
-                     "bed and the lamp (in meters)?", "options": None, "ground_truth": "1.7"},
+        {
+            "id": 1,
+            "dataset": "arkitscenes",
+            "scene_name": "41069025",
+            "question_type": "object_counting",
+            "question": "How many chair(s) are in this room?",
+            "options": None,
+            "ground_truth": "4",
+        },
+        {
+            "id": 2,
+            "dataset": "arkitscenes",
+            "scene_name": "41069025",
+            "question_type": "object_rel_direction_easy",
+            "question": "If I am standing by the sofa and facing the table, is the chair to my left or right?",
+            "options": ["A. left", "B. right"],
+            "ground_truth": "B",
+        },
+        {
+            "id": 3,
+            "dataset": "scannet",
+            "scene_name": "scene0011_00",
+            "question_type": "object_abs_distance",
+            "question": "Measuring from the closest point of each object, what is the direct distance between the "
+            "bed and the lamp (in meters)?",
+            "options": None,
+            "ground_truth": "1.7",
+        },
     ]
     refs = tmp / "vsi.jsonl"
     refs.write_text("\n".join(json.dumps(r) for r in rows))
@@ -248,8 +346,26 @@ def test_eval_model_on_a_vsibench_file(tiny, tmp_path, capsys):
     pq.write_table(pa.Table.from_pylist([json.loads(x) for x in refs.read_text().splitlines()]), parquet)
     preds = tmp_path / "p.jsonl"
     for model, ref in ((tiny, refs), (adapter, parquet)):
-        assert main(["eval", "--model", str(model), "--references", str(ref), "--videos", str(videos),
-                     "--frames", "4", "--save-predictions", str(preds), "--json", str(tmp_path / "s.json")]) == 0
+        assert (
+            main(
+                [
+                    "eval",
+                    "--model",
+                    str(model),
+                    "--references",
+                    str(ref),
+                    "--videos",
+                    str(videos),
+                    "--frames",
+                    "4",
+                    "--save-predictions",
+                    str(preds),
+                    "--json",
+                    str(tmp_path / "s.json"),
+                ]
+            )
+            == 0
+        )
         out = capsys.readouterr().out
         for t in ("object_count", "rel_direction_easy", "abs_distance", "overall (VSI-Bench)"):
             assert t in out
@@ -265,13 +381,19 @@ def test_eval_model_on_a_vsibench_file(tiny, tmp_path, capsys):
     assert "exactly one of --predictions" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("override, expect", [
-    (["--model.family", "gpt2"], "error: model.family: unknown family 'gpt2'"),
-    (["schedule=[{at_step: 3, mix: 3q}, {at_step: 2, mix: 3q}]"], "error: schedule[1].at_step: steps must increase"),
-    (["--mix", "abs_distance=-1"], "error: mix"),
-    (["schedule=[{at_step: 1, mix: {no_such_type: 1}}]"], "error: schedule[0].mix"),
-    (["--eval.mix", "nope"], "error: eval.mix"),
-])
+@pytest.mark.parametrize(
+    "override, expect",
+    [
+        (["--model.family", "gpt2"], "error: model.family: unknown family 'gpt2'"),
+        (
+            ["schedule=[{at_step: 3, mix: 3q}, {at_step: 2, mix: 3q}]"],
+            "error: schedule[1].at_step: steps must increase",
+        ),
+        (["--mix", "abs_distance=-1"], "error: mix"),
+        (["schedule=[{at_step: 1, mix: {no_such_type: 1}}]"], "error: schedule[0].mix"),
+        (["--eval.mix", "nope"], "error: eval.mix"),
+    ],
+)
 def test_bad_input_is_one_line_before_anything_starts(tiny, tmp_path, capsys, override, expect):
     from simsv_stream.cli import main
 
@@ -288,7 +410,10 @@ def test_unknown_family_and_missing_model_dir_are_one_line(tmp_path, capsys):
     bert = tmp_path / "bert"
     bert.mkdir()
     (bert / "config.json").write_text(json.dumps({"model_type": "bert"}))
-    for path, expect in ((bert, "unsupported model_type 'bert'"), (tmp_path / "missing", "error: model.path: model directory")):
+    for path, expect in (
+        (bert, "unsupported model_type 'bert'"),
+        (tmp_path / "missing", "error: model.path: model directory"),
+    ):
         assert main(["train", "--config", str(DEMO), "--model.path", str(path)]) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and expect in err[0], err

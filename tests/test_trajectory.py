@@ -1,22 +1,23 @@
 """Walkthrough camera paths, checked against the house geometry directly (boxes, room
 rectangles, door openings), not through the trajectory module's helpers."""
+
 from __future__ import annotations
 
 import math
 
 import numpy as np
 import pytest
+from _render_house import small_house
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from _render_house import small_house
 from simsv_stream.config import Scales
 from simsv_stream.episode import CameraPose
 from simsv_stream.scene.model import House
 from simsv_stream.scene.procedural import generate_house
 from simsv_stream.trajectory import walkthrough
 
-MARGIN = 0.2              # the camera keeps at least this far from every object box
+MARGIN = 0.2  # the camera keeps at least this far from every object box
 MAX_TURN_DEG_PER_M = 250  # yaw change per metre walked (hub circles >= 0.3 m, plus rounded corners)
 
 
@@ -165,8 +166,12 @@ def test_house_without_generator_hubs():
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(seed=st.integers(0, 2**63), rooms=st.integers(1, 12), frames=st.sampled_from([1, 2, 16, 64]),
-       fps=st.sampled_from([0.5, 2.0, 10.0]))
+@given(
+    seed=st.integers(0, 2**63),
+    rooms=st.integers(1, 12),
+    frames=st.sampled_from([1, 2, 16, 64]),
+    fps=st.sampled_from([0.5, 2.0, 10.0]),
+)
 def test_walk_property(seed, rooms, frames, fps):
     h, scales, poses = scenario(seed, rooms, frames, fps)
     check_walk(h, scales, poses)

@@ -1,4 +1,5 @@
 """Wire protocol: round trips, zero-copy, and every kind of malformed message -> one WireError line."""
+
 from __future__ import annotations
 
 import random
@@ -15,8 +16,14 @@ from simsv_stream.wire import WireError
 
 
 def _qa() -> QA:
-    return QA(question_type="abs_distance", question="How far?", answer="1.5", answer_mode="oe", ground_truth=1.5,
-              evidence={3: 0.2, "ids": [1, 2]})
+    return QA(
+        question_type="abs_distance",
+        question="How far?",
+        answer="1.5",
+        answer_mode="oe",
+        ground_truth=1.5,
+        evidence={3: 0.2, "ids": [1, 2]},
+    )
 
 
 def _frames(t=4, h=32, w=32, seed=0) -> np.ndarray:
@@ -25,10 +32,19 @@ def _frames(t=4, h=32, w=32, seed=0) -> np.ndarray:
 
 def _sample_parts(codec="raw", frames=None, sid=7):
     frames = _frames() if frames is None else frames
-    prov = Provenance(sample_id=sid, seed=1, episode_seed=99, config_hash="abc", mix_version=2, worker_id="w0",
-                      render_s=0.01, timings={"render": 0.01})
-    return wire.encode_sample(epoch=3, sample_id=sid, frames=frames, qa=_qa(), provenance=prov, codec=codec,
-                              worker="w0")
+    prov = Provenance(
+        sample_id=sid,
+        seed=1,
+        episode_seed=99,
+        config_hash="abc",
+        mix_version=2,
+        worker_id="w0",
+        render_s=0.01,
+        timings={"render": 0.01},
+    )
+    return wire.encode_sample(
+        epoch=3, sample_id=sid, frames=frames, qa=_qa(), provenance=prov, codec=codec, worker="w0"
+    )
 
 
 def _header(parts):
@@ -55,8 +71,16 @@ def test_raw_round_trip_is_exact():
     s = wire.decode_frames(ws)
     assert s.frames.dtype == np.uint8 and np.array_equal(s.frames, frames)
     assert s.qa.ground_truth == 1.5 and s.qa.evidence[3] == 0.2
-    assert s.provenance == Provenance(sample_id=7, seed=1, episode_seed=99, config_hash="abc", mix_version=2,
-                                      worker_id="w0", render_s=0.01, timings={"render": 0.01})
+    assert s.provenance == Provenance(
+        sample_id=7,
+        seed=1,
+        episode_seed=99,
+        config_hash="abc",
+        mix_version=2,
+        worker_id="w0",
+        render_s=0.01,
+        timings={"render": 0.01},
+    )
 
 
 def test_jpeg_round_trip_is_close():
@@ -74,7 +98,7 @@ def test_big_raw_buffers_travel_zero_copy_over_zmq():
     a, b = ctx.socket(zmq.PAIR), ctx.socket(zmq.PAIR)
     a.bind("inproc://wire-test")
     b.connect("inproc://wire-test")
-    frames = _frames(4, 96, 96)   # 110 KiB > 64 KiB threshold
+    frames = _frames(4, 96, 96)  # 110 KiB > 64 KiB threshold
     wire.send(a, _sample_parts("raw", frames))
     got = b.recv_multipart(copy=False)
     s = wire.decode_frames(wire.decode(got))
@@ -91,8 +115,17 @@ def test_big_raw_buffers_travel_zero_copy_over_zmq():
 def test_control_messages_round_trip():
     m = wire.decode(wire.encode("hello", worker="w1", pid=12, backend="noise", host="h"))
     assert m.kind == "hello" and m["worker"] == "w1"
-    m = wire.decode(wire.encode("order", epoch=1, seed=2, episode_seed=3, scales={"frames": 4}, codec="raw",
-                                items=[{"sample_id": 0, "question_type": "abs_distance", "attempt0": 0}]))
+    m = wire.decode(
+        wire.encode(
+            "order",
+            epoch=1,
+            seed=2,
+            episode_seed=3,
+            scales={"frames": 4},
+            codec="raw",
+            items=[{"sample_id": 0, "question_type": "abs_distance", "attempt0": 0}],
+        )
+    )
     assert m.kind == "order" and m["items"][0]["sample_id"] == 0
     for kind in ("heartbeat", "bye", "error"):
         fields = {"heartbeat": {"worker": "w"}, "bye": {}, "error": {"reason": "x"}}[kind]
@@ -132,8 +165,9 @@ BAD = {
     "provenance id mismatch": lambda p: _with_header(p, provenance={**_header(p)["provenance"], "sample_id": 8}),
     "huge header": lambda p: [msgpack.packb({"protocol": 1, "kind": "hello", "worker": "x" * (2 << 20), "pid": 1})],
     "hello with a buffer": lambda p: [wire.encode("hello", worker="w", pid=1)[0], b"x"],
-    "order without items": lambda p: wire.encode("order", epoch=1, seed=2, episode_seed=3, scales={}, codec="raw",
-                                                 items=[]),
+    "order without items": lambda p: wire.encode(
+        "order", epoch=1, seed=2, episode_seed=3, scales={}, codec="raw", items=[]
+    ),
 }
 
 
@@ -147,12 +181,15 @@ def test_malformed_messages_raise_one_line_wire_error(case):
 
 def test_jpeg_buffers_are_checked_and_decode_errors_are_wire_errors():
     parts = _sample_parts("jpeg", _frames(2, 16, 16))
-    bad = [parts[0], parts[1], b"\xff\xd8" + b"\x00" * 20]     # no end marker
+    bad = [parts[0], parts[1], b"\xff\xd8" + b"\x00" * 20]  # no end marker
     with pytest.raises(WireError, match="not a complete JPEG"):
         wire.decode(_with_header(bad, frames={**_header(parts)["frames"], "sizes": [len(parts[1]), 22]}))
-    corrupt = b"\xff\xd8" + b"\x11" * 30 + b"\xff\xd9"       # markers fine, content garbage
-    ws = wire.decode(_with_header([parts[0], parts[1], corrupt],
-                                  frames={**_header(parts)["frames"], "sizes": [len(parts[1]), len(corrupt)]}))
+    corrupt = b"\xff\xd8" + b"\x11" * 30 + b"\xff\xd9"  # markers fine, content garbage
+    ws = wire.decode(
+        _with_header(
+            [parts[0], parts[1], corrupt], frames={**_header(parts)["frames"], "sizes": [len(parts[1]), len(corrupt)]}
+        )
+    )
     with pytest.raises(WireError, match="does not decode"):
         wire.decode_frames(ws)
 

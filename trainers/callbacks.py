@@ -22,6 +22,7 @@ one batch's end and the next one's start), divided by the wall time of the windo
 the whole time between a batch's end and the next batch's start (data wait plus checkpointing, logging
 and the progress bar), for comparison.
 """
+
 from __future__ import annotations
 
 import logging
@@ -49,7 +50,9 @@ def _log_to_loggers(trainer: "L.Trainer", metrics: dict[str, float], step: int) 
 def _describe(mix: Any, scales: Any) -> str:
     parts = []
     if mix is not None:
-        parts.append(f"mix {mix if isinstance(mix, str) else ' '.join(f'{k}={v:g}' if isinstance(v, (int, float)) else f'{k}={v}' for k, v in dict(mix).items())}")
+        if not isinstance(mix, str):
+            mix = " ".join(f"{k}={v:g}" if isinstance(v, (int, float)) else f"{k}={v}" for k, v in dict(mix).items())
+        parts.append(f"mix {mix}")
     if scales:
         parts.append("scales " + " ".join(f"{k}={v}" for k, v in dict(scales).items()))
     return ", ".join(parts)
@@ -58,8 +61,8 @@ def _describe(mix: Any, scales: Any) -> str:
 class CurriculumCallback(L.Callback):
     def __init__(self, schedule: Sequence[Any], verbose: bool = True) -> None:
         self.schedule = sorted(schedule, key=lambda e: e.at_step)
-        self.applied = 0                         # entries applied so far (checkpointed)
-        self.events: list[dict[str, Any]] = []   # one per application (replays included)
+        self.applied = 0  # entries applied so far (checkpointed)
+        self.events: list[dict[str, Any]] = []  # one per application (replays included)
         self.verbose = verbose
         self._registered = False
 
@@ -78,16 +81,19 @@ class CurriculumCallback(L.Callback):
         if d is None:
             from simsv_stream.errors import ConfigError
 
-            raise ConfigError("schedule", "a schedule needs the stream (its dispatcher applies the mix); "
-                                          "this run's data source has none")
+            raise ConfigError(
+                "schedule",
+                "a schedule needs the stream (its dispatcher applies the mix); this run's data source has none",
+            )
         return d
 
     def _replay(self, trainer: "L.Trainer") -> None:
         for i in range(self.applied):
             self._apply(trainer, i, replay=True)
 
-    def on_train_batch_start(self, trainer: "L.Trainer", pl_module: "L.LightningModule", batch: Any,
-                             batch_idx: int) -> None:
+    def on_train_batch_start(
+        self, trainer: "L.Trainer", pl_module: "L.LightningModule", batch: Any, batch_idx: int
+    ) -> None:
         while self.applied < len(self.schedule) and self.schedule[self.applied].at_step <= trainer.global_step:
             self._apply(trainer, self.applied, replay=False)
             self.applied += 1
@@ -101,22 +107,42 @@ class CurriculumCallback(L.Callback):
         if e.scales:
             changes.append(d.set_scales(dict(e.scales)))
         first_id = min(int(c["first_id"]) for c in changes)
-        event = {"entry": index, "at_step": e.at_step, "step": int(trainer.global_step), "rank": d.rank,
-                 "first_id": first_id, "versions": [c["version"] for c in changes], "mix": e.mix,
-                 "scales": e.scales, "replay": replay, "time": time.time()}
+        event = {
+            "entry": index,
+            "at_step": e.at_step,
+            "step": int(trainer.global_step),
+            "rank": d.rank,
+            "first_id": first_id,
+            "versions": [c["version"] for c in changes],
+            "mix": e.mix,
+            "scales": e.scales,
+            "replay": replay,
+            "time": time.time(),
+        }
         self.events.append(event)
         what = _describe(e.mix, e.scales)
         if replay:
-            msg = (f"curriculum: re-applied schedule[{index}] (at_step {e.at_step}) after resume at step "
-                   f"{trainer.global_step}: {what}; applies from sample {first_id} (rank {d.rank})")
+            msg = (
+                f"curriculum: re-applied schedule[{index}] (at_step {e.at_step}) after resume at step "
+                f"{trainer.global_step}: {what}; applies from sample {first_id} (rank {d.rank})"
+            )
         else:
-            msg = (f"curriculum: step {trainer.global_step}: schedule[{index}] {what}; applies from sample "
-                   f"{first_id} (rank {d.rank})")
+            msg = (
+                f"curriculum: step {trainer.global_step}: schedule[{index}] {what}; applies from sample "
+                f"{first_id} (rank {d.rank})"
+            )
         log.info(msg)
         if self.verbose and (trainer.is_global_zero or d.rank == 0):
             print(msg, flush=True)
-        _log_to_loggers(trainer, {"curriculum/entry": float(index), "curriculum/first_id": float(first_id),
-                                  "curriculum/version": float(max(event["versions"]))}, int(trainer.global_step))
+        _log_to_loggers(
+            trainer,
+            {
+                "curriculum/entry": float(index),
+                "curriculum/first_id": float(first_id),
+                "curriculum/version": float(max(event["versions"])),
+            },
+            int(trainer.global_step),
+        )
 
     def state_dict(self) -> dict[str, Any]:
         return {"applied": self.applied, "at_steps": [e.at_step for e in self.schedule]}
@@ -125,8 +151,12 @@ class CurriculumCallback(L.Callback):
         self.applied = int(state_dict.get("applied", 0))
         saved = state_dict.get("at_steps")
         if saved is not None and saved[: self.applied] != [e.at_step for e in self.schedule][: self.applied]:
-            log.warning("curriculum: the checkpoint's schedule (%s) differs from this run's; re-applying this run's "
-                        "first %d entries", saved, self.applied)
+            log.warning(
+                "curriculum: the checkpoint's schedule (%s) differs from this run's; re-applying this run's "
+                "first %d entries",
+                saved,
+                self.applied,
+            )
 
 
 class StreamMetricsCallback(L.Callback):
@@ -135,7 +165,7 @@ class StreamMetricsCallback(L.Callback):
     def __init__(self, every_n_steps: Optional[int] = None, progress_bar: bool = True) -> None:
         self.every_n_steps = every_n_steps
         self.progress_bar = progress_bar
-        self.history: list[dict[str, float]] = []   # every flushed window (also in the loggers)
+        self.history: list[dict[str, float]] = []  # every flushed window (also in the loggers)
         self.events: list[str] = []
         self.summary: dict[str, float] = {}
         self._reset_window()
@@ -180,15 +210,17 @@ class StreamMetricsCallback(L.Callback):
         self._workers = {w["id"] for w in st["workers"]} if st else None
         self._last_flush_step = int(trainer.global_step)
 
-    def on_train_batch_start(self, trainer: "L.Trainer", pl_module: "L.LightningModule", batch: Any,
-                             batch_idx: int) -> None:
+    def on_train_batch_start(
+        self, trainer: "L.Trainer", pl_module: "L.LightningModule", batch: Any, batch_idx: int
+    ) -> None:
         now = time.perf_counter()
         if self._last_end is not None:
             self._w_gap += now - self._last_end
         self._batch_start = now
 
-    def on_train_batch_end(self, trainer: "L.Trainer", pl_module: "L.LightningModule", outputs: Any, batch: Any,
-                           batch_idx: int) -> None:
+    def on_train_batch_end(
+        self, trainer: "L.Trainer", pl_module: "L.LightningModule", outputs: Any, batch: Any, batch_idx: int
+    ) -> None:
         meta = batch.get("meta", []) if isinstance(batch, dict) else []
         self._w_samples += len(meta)
         self._samples_total += len(meta)
@@ -247,8 +279,10 @@ class StreamMetricsCallback(L.Callback):
         ids = {w["id"] for w in st["workers"]}
         if self._workers is not None:
             for wid in sorted(self._workers - ids):
-                msg = (f"stream rank {st['rank']}: step {step}: worker {wid} left the stream "
-                       f"({st['reissued']} order(s) re-issued so far; training continues)")
+                msg = (
+                    f"stream rank {st['rank']}: step {step}: worker {wid} left the stream "
+                    f"({st['reissued']} order(s) re-issued so far; training continues)"
+                )
                 self.events.append(msg)
                 log.warning(msg)
             for wid in sorted(ids - self._workers):
@@ -262,13 +296,19 @@ class StreamMetricsCallback(L.Callback):
             return
         wall = time.perf_counter() - self._t_first
         wait = self._wait_s(trainer) - self._wait_first
-        self.summary = {"steps": float(trainer.global_step), "samples": float(self._samples_total), "wall_s": wall,
-                        "samples_per_s": self._samples_total / max(1e-9, wall),
-                        "data_wait_frac": wait / max(1e-9, wall)}
+        self.summary = {
+            "steps": float(trainer.global_step),
+            "samples": float(self._samples_total),
+            "wall_s": wall,
+            "samples_per_s": self._samples_total / max(1e-9, wall),
+            "data_wait_frac": wait / max(1e-9, wall),
+        }
 
     def summary_line(self) -> str:
         s = self.summary
         if not s:
             return ""
-        return (f"training: {int(s['samples'])} samples in {s['wall_s']:.1f} s ({s['samples_per_s']:.1f} samples/s "
-                f"on this rank), data-wait fraction {s['data_wait_frac']:.3f}")
+        return (
+            f"training: {int(s['samples'])} samples in {s['wall_s']:.1f} s ({s['samples_per_s']:.1f} samples/s "
+            f"on this rank), data-wait fraction {s['data_wait_frac']:.3f}"
+        )

@@ -16,6 +16,7 @@ video_grid_thw and mm_token_type_ids for Qwen2-VL; and `meta`: one dict per samp
 (sample_id, question_type, answer_mode, answer, mix_version, and `sample`: a SampleRef to the source
 Sample) for metrics and evaluation.
 """
+
 from __future__ import annotations
 
 import logging
@@ -60,10 +61,17 @@ class VideoQACollator:
         Qwen2.5-VL's temporal positions); a sample's own `fps` (sample or provenance attribute) wins.
     """
 
-    def __init__(self, processor: Any, family: Optional[Family] = None, num_frames: Optional[int] = None,
-                 max_length: Optional[int] = None, system_prompt: Optional[str] = None,
-                 mc_answer: str = "letter", video_fps: Optional[float] = None,
-                 model_type: Optional[str] = None) -> None:
+    def __init__(
+        self,
+        processor: Any,
+        family: Optional[Family] = None,
+        num_frames: Optional[int] = None,
+        max_length: Optional[int] = None,
+        system_prompt: Optional[str] = None,
+        mc_answer: str = "letter",
+        video_fps: Optional[float] = None,
+        model_type: Optional[str] = None,
+    ) -> None:
         self.processor = processor
         self.family = family or family_for_model_type(model_type or _guess_model_type(processor))
         self.num_frames = num_frames
@@ -92,7 +100,9 @@ class VideoQACollator:
         msgs: list[dict[str, Any]] = []
         if self.system_prompt:
             msgs.append({"role": "system", "content": [{"type": "text", "text": self.system_prompt}]})
-        msgs.append({"role": "user", "content": [{"type": "video"}, {"type": "text", "text": format_prompt(sample.qa)}]})
+        msgs.append(
+            {"role": "user", "content": [{"type": "video"}, {"type": "text", "text": format_prompt(sample.qa)}]}
+        )
         if with_answer:
             msgs.append({"role": "assistant", "content": [{"type": "text", "text": self.target(sample)}]})
         return msgs
@@ -102,8 +112,9 @@ class VideoQACollator:
         frame rate is unknown)."""
         frames = np.asarray(sample.frames)
         if frames.ndim != 4 or frames.shape[-1] != 3:
-            raise CollateError("sample.frames", f"expected (T, H, W, 3) uint8, got shape {frames.shape} "
-                                                f"(sample {sample.sample_id})")
+            raise CollateError(
+                "sample.frames", f"expected (T, H, W, 3) uint8, got shape {frames.shape} (sample {sample.sample_id})"
+            )
         total = int(frames.shape[0])
         indices = np.arange(total)
         if self.num_frames is not None and total != self.num_frames:
@@ -114,24 +125,37 @@ class VideoQACollator:
         fps = getattr(sample, "fps", None) or getattr(sample.provenance, "fps", None) or self.video_fps
         meta = None
         if fps:
-            meta = {"total_num_frames": total, "fps": float(fps), "frames_indices": [int(i) for i in indices],
-                    "height": int(frames.shape[1]), "width": int(frames.shape[2])}
+            meta = {
+                "total_num_frames": total,
+                "fps": float(fps),
+                "frames_indices": [int(i) for i in indices],
+                "height": int(frames.shape[1]),
+                "width": int(frames.shape[2]),
+            }
         return frames, meta
 
     def encode(self, sample: Sample, with_answer: bool = True) -> dict[str, Any]:
         """One sample -> unpadded tensors (1-D input_ids/attention_mask/labels, video tensors) + meta."""
         text = self.processor.apply_chat_template(
-            self.messages(sample, with_answer), tokenize=False, add_generation_prompt=not with_answer)
+            self.messages(sample, with_answer), tokenize=False, add_generation_prompt=not with_answer
+        )
         frames, video_meta = self._frames(sample)
         kwargs: dict[str, Any] = {"video_metadata": [video_meta]} if video_meta else {}
         try:
-            out = self.processor(text=[text], videos=[frames], return_tensors="pt", return_offsets_mapping=with_answer,
-                                 return_text_replacement_offsets=with_answer, **kwargs)
+            out = self.processor(
+                text=[text],
+                videos=[frames],
+                return_tensors="pt",
+                return_offsets_mapping=with_answer,
+                return_text_replacement_offsets=with_answer,
+                **kwargs,
+            )
         except (TypeError, ValueError) as e:  # a transformers without return_text_replacement_offsets
             if "text_replacement_offsets" not in str(e):
                 raise
-            out = self.processor(text=[text], videos=[frames], return_tensors="pt",
-                                 return_offsets_mapping=with_answer, **kwargs)
+            out = self.processor(
+                text=[text], videos=[frames], return_tensors="pt", return_offsets_mapping=with_answer, **kwargs
+            )
         enc: dict[str, Any] = {"input_ids": out["input_ids"][0], "attention_mask": out["attention_mask"][0]}
         if "mm_token_type_ids" in out:
             enc["mm_token_type_ids"] = torch.as_tensor(out["mm_token_type_ids"][0])
@@ -141,8 +165,11 @@ class VideoQACollator:
         if with_answer:
             enc["labels"] = self._labels(sample, text, out)
         if self.max_length is not None and enc["input_ids"].numel() > self.max_length:
-            raise CollateError("max_length", f"sample {sample.sample_id} has {enc['input_ids'].numel()} tokens > "
-                                             f"{self.max_length}; lower frames/resolution or raise max_length")
+            raise CollateError(
+                "max_length",
+                f"sample {sample.sample_id} has {enc['input_ids'].numel()} tokens > "
+                f"{self.max_length}; lower frames/resolution or raise max_length",
+            )
         enc["meta"] = _meta(sample)
         enc["n_frames"] = int(frames.shape[0])
         return enc
@@ -152,19 +179,26 @@ class VideoQACollator:
         # search after the generation prompt when the template's prompt is a prefix of the full chat
         # (the usual case), else the last occurrence
         prompt = self.processor.apply_chat_template(
-            self.messages(sample, with_answer=False), tokenize=False, add_generation_prompt=True)
+            self.messages(sample, with_answer=False), tokenize=False, add_generation_prompt=True
+        )
         start = text.find(answer, len(prompt)) if text.startswith(prompt) else text.rfind(answer)
         if not answer or start < 0:
-            raise CollateError("qa.answer", f"answer {answer!r} of sample {sample.sample_id} not found in the "
-                                            "rendered chat; the chat template altered it")
+            raise CollateError(
+                "qa.answer",
+                f"answer {answer!r} of sample {sample.sample_id} not found in the "
+                "rendered chat; the chat template altered it",
+            )
         end = start + len(answer)
         eot = text.find(self.end_of_turn, end)
         if eot >= 0 and not text[end:eot].strip():  # the turn's closing token right after the answer
             end = eot + len(self.end_of_turn)
         # positions above are in the template text; the processor expanded each video placeholder
         if "text_replacement_offsets" in out:
-            shift = sum(len(r["replacement"]) - len(r["text"])
-                        for r in out["text_replacement_offsets"][0] if r["span"][0] < start)
+            shift = sum(
+                len(r["replacement"]) - len(r["text"])
+                for r in out["text_replacement_offsets"][0]
+                if r["span"][0] < start
+            )
         else:  # transformers without replacement offsets: one video placeholder -> n copies of its token
             vid = self.processor.tokenizer.convert_tokens_to_ids(self.family.video_token)
             n = int((out["input_ids"][0] == vid).sum())
@@ -211,12 +245,17 @@ class VideoQACollator:
         if pv[0] is None or pv[0].ndim != 5 or len({tuple(p.shape[1:]) for p in pv}) == 1:
             return encoded
         t_min = min(e["n_frames"] for e in encoded)
-        log.warning("batch mixes %s frames per video; resampling to %d for this batch",
-                    sorted({e["n_frames"] for e in encoded}), t_min)
+        log.warning(
+            "batch mixes %s frames per video; resampling to %d for this batch",
+            sorted({e["n_frames"] for e in encoded}),
+            t_min,
+        )
         saved, self.num_frames = self.num_frames, t_min
         try:
-            return [e if e["n_frames"] == t_min else
-                    self.encode(e["meta"]["sample"].sample, with_answer="labels" in e) for e in encoded]
+            return [
+                e if e["n_frames"] == t_min else self.encode(e["meta"]["sample"].sample, with_answer="labels" in e)
+                for e in encoded
+            ]
         finally:
             self.num_frames = saved
 
@@ -257,12 +296,20 @@ class SampleRef:
 def _meta(sample: Sample) -> dict[str, Any]:
     """Plain values only (plus an opaque SampleRef), so batches survive device transfer / pinning."""
     qa = sample.qa
-    return {"sample_id": int(sample.sample_id), "question_type": qa.question_type, "answer_mode": qa.answer_mode,
-            "answer": qa.answer, "mix_version": int(getattr(sample.provenance, "mix_version", 0)),
-            "sample": SampleRef(sample)}
+    return {
+        "sample_id": int(sample.sample_id),
+        "question_type": qa.question_type,
+        "answer_mode": qa.answer_mode,
+        "answer": qa.answer,
+        "mix_version": int(getattr(sample.provenance, "mix_version", 0)),
+        "sample": SampleRef(sample),
+    }
 
 
 def _guess_model_type(processor: Any) -> str:
     name = type(processor).__name__
-    return {"Qwen2VLProcessor": "qwen2_vl", "Qwen2_5_VLProcessor": "qwen2_5_vl",
-            "LlavaOnevisionProcessor": "llava_onevision"}.get(name, name)
+    return {
+        "Qwen2VLProcessor": "qwen2_vl",
+        "Qwen2_5_VLProcessor": "qwen2_5_vl",
+        "LlavaOnevisionProcessor": "llava_onevision",
+    }.get(name, name)

@@ -1,5 +1,6 @@
 """Typed trainer config sections (model, lora, optim), validated at construction: a bad value fails
 with one line naming the field before any model is loaded."""
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
@@ -40,35 +41,41 @@ def _num(section: str, name: str, v: Any, lo: float, hi: float, integer: bool = 
 class ModelConfig:
     """Which checkpoint and how to load it."""
 
-    path: str = ""                          # hub id (served from the local HF cache) or local directory
-    family: Optional[str] = None            # optional check: qwen2_vl | llava_onevision
-    dtype: str = "auto"                     # base weights: auto (bf16 on CUDA, fp32 on CPU) | float32 | bfloat16 | float16
+    path: str = ""  # hub id (served from the local HF cache) or local directory
+    family: Optional[str] = None  # optional check: qwen2_vl | llava_onevision
+    dtype: str = "auto"  # base weights: auto (bf16 on CUDA, fp32 on CPU) | float32 | bfloat16 | float16
     attn_implementation: Optional[str] = None  # sdpa | eager | flash_attention_2 (None: transformers' default)
-    gradient_checkpointing: Any = "auto"    # auto: the decoder layers needed to fit the device (trainers/memory.py)
-    train_projector: bool = False           # also train the multimodal projector / merger
-    upcast_trainable: bool = True           # keep trainable params (LoRA, projector copy) in fp32
-    local_files_only: bool = True           # never reach the hub at run time
+    gradient_checkpointing: Any = "auto"  # auto: the decoder layers needed to fit the device (trainers/memory.py)
+    train_projector: bool = False  # also train the multimodal projector / merger
+    upcast_trainable: bool = True  # keep trainable params (LoRA, projector copy) in fp32
+    local_files_only: bool = True  # never reach the hub at run time
     checkpoint_trainable_only: bool = True  # Lightning checkpoints hold only trainable weights
     # step speed (docs/gpu.md); each can be switched off to measure what it buys (`bench step --variants`)
-    vision_no_grad: bool = True             # frozen vision weights stay outside autograd (trainers/frozen_vision.py)
-    vision_attention: str = "batched"       # batched: one attention call per vision block | per_window (transformers)
-    labelled_loss: bool = True              # lm_head + fp32 loss only at labelled positions (trainers/loss.py)
-    tf32: bool = True                       # TF32 matmuls for the fp32 parts (LoRA weights) on CUDA
-    compile: bool = False                   # torch.compile each decoder layer (first steps slower; then faster)
+    vision_no_grad: bool = True  # frozen vision weights stay outside autograd (trainers/frozen_vision.py)
+    vision_attention: str = "batched"  # batched: one attention call per vision block | per_window (transformers)
+    labelled_loss: bool = True  # lm_head + fp32 loss only at labelled positions (trainers/loss.py)
+    tf32: bool = True  # TF32 matmuls for the fp32 parts (LoRA weights) on CUDA
+    compile: bool = False  # torch.compile each decoder layer (first steps slower; then faster)
 
     def __post_init__(self) -> None:
         if not isinstance(self.path, str) or not self.path.strip():
-            raise ConfigError("model.path", "required: a hub id (e.g. Qwen/Qwen2.5-VL-3B-Instruct) or a local model directory")
+            raise ConfigError(
+                "model.path", "required: a hub id (e.g. Qwen/Qwen2.5-VL-3B-Instruct) or a local model directory"
+            )
         if self.family is not None and self.family not in FAMILIES:
-            raise ConfigError("model.family", f"unknown family {self.family!r}; supported: {', '.join(sorted(FAMILIES))}")
+            raise ConfigError(
+                "model.family", f"unknown family {self.family!r}; supported: {', '.join(sorted(FAMILIES))}"
+            )
         if self.dtype not in DTYPES:
             raise ConfigError("model.dtype", f"must be one of {', '.join(DTYPES)}, got {self.dtype!r}")
         if self.gradient_checkpointing not in (True, False, "auto"):
-            raise ConfigError("model.gradient_checkpointing",
-                              f"must be auto, true or false, got {self.gradient_checkpointing!r}")
+            raise ConfigError(
+                "model.gradient_checkpointing", f"must be auto, true or false, got {self.gradient_checkpointing!r}"
+            )
         if self.vision_attention not in VISION_ATTENTION:
-            raise ConfigError("model.vision_attention", f"must be one of {', '.join(VISION_ATTENTION)}, "
-                                                        f"got {self.vision_attention!r}")
+            raise ConfigError(
+                "model.vision_attention", f"must be one of {', '.join(VISION_ATTENTION)}, got {self.vision_attention!r}"
+            )
         for name in ("vision_no_grad", "labelled_loss", "tf32", "compile"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"model.{name}", f"must be true or false, got {getattr(self, name)!r}")
@@ -88,18 +95,23 @@ class LoraConfig:
     enabled: bool = True
     r: int = 16
     alpha: int = 32
-    dropout: float = 0.0                    # > 0 adds a dropout kernel and an activation copy to every adapted module
+    dropout: float = 0.0  # > 0 adds a dropout kernel and an activation copy to every adapted module
     target_modules: list[str] = field(default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj"])
-    scope: str = "language_model"           # language_model: only the LLM's modules | all: every matching module
+    scope: str = "language_model"  # language_model: only the LLM's modules | all: every matching module
     bias: str = "none"
 
     def __post_init__(self) -> None:
         _num("lora", "r", self.r, 1, 4096, integer=True)
         _num("lora", "alpha", self.alpha, 1, 1 << 16)
         _num("lora", "dropout", self.dropout, 0.0, 0.9)
-        if (not isinstance(self.target_modules, (list, tuple)) or not self.target_modules
-                or not all(isinstance(t, str) and t for t in self.target_modules)):
-            raise ConfigError("lora.target_modules", f"must be a non-empty list of module names, got {self.target_modules!r}")
+        if (
+            not isinstance(self.target_modules, (list, tuple))
+            or not self.target_modules
+            or not all(isinstance(t, str) and t for t in self.target_modules)
+        ):
+            raise ConfigError(
+                "lora.target_modules", f"must be a non-empty list of module names, got {self.target_modules!r}"
+            )
         if self.scope not in ("language_model", "all"):
             raise ConfigError("lora.scope", f"must be language_model or all, got {self.scope!r}")
         if self.bias not in ("none", "all", "lora_only"):
@@ -119,15 +131,15 @@ class OptimConfig:
     """AdamW + linear warm-up + cosine decay, stepped every optimizer step."""
 
     lr: float = 2e-4
-    projector_lr: Optional[float] = None    # separate lr for the projector when it trains
-    weight_decay: float = 0.0               # not applied to biases and norms
+    projector_lr: Optional[float] = None  # separate lr for the projector when it trains
+    weight_decay: float = 0.0  # not applied to biases and norms
     betas: tuple[float, float] = (0.9, 0.999)
     eps: float = 1e-8
-    warmup_steps: Optional[int] = None      # wins over warmup_ratio
+    warmup_steps: Optional[int] = None  # wins over warmup_ratio
     warmup_ratio: float = 0.03
-    min_lr_ratio: float = 0.0               # cosine floor, as a fraction of lr
-    total_steps: Optional[int] = None       # default: trainer.max_steps
-    fused: Optional[bool] = None            # fused AdamW kernel (None: on for CUDA and CPU parameters)
+    min_lr_ratio: float = 0.0  # cosine floor, as a fraction of lr
+    total_steps: Optional[int] = None  # default: trainer.max_steps
+    fused: Optional[bool] = None  # fused AdamW kernel (None: on for CUDA and CPU parameters)
 
     def __post_init__(self) -> None:
         _num("optim", "lr", self.lr, 0.0, 1.0)
@@ -165,20 +177,20 @@ class DataConfig:
     """How samples become batches (collate) and how the loader batches them."""
 
     batch_size: int = 1
-    map_workers: int = 2                    # parallel encoders, processes or threads (torchdata ParallelMapper);
-                                            # 0: decode + encode inline, in the trainer's prefetch thread
-    map_method: str = "process"             # process: encoders in their own processes, so the trainer process
-                                            # only moves tensors (its CPU time per sample does not grow with
-                                            # map_workers; see bench/trainer_cpu.py) | thread: in the trainer
-    prefetch: int = 2                       # batches prefetched ahead of the training step
-    num_frames: Optional[int] = None        # resample every video to this many frames (None: as streamed)
-    max_length: Optional[int] = None        # reject longer samples (video tokens cannot be truncated)
-    system_prompt: Optional[str] = None     # None: the chat template's default
-    mc_answer: str = "letter"               # target for multiple choice: "B" | letter_text: "B. sofa" (SIMS-V's mc format)
-    video_fps: Optional[float] = None       # frame rate told to the processor (Qwen2.5-VL's temporal positions);
-                                            # None: the sample's own, else scales.fps of the run
-    log_samples: bool = False               # append every trained sample (step, id, type, mix version) to
-                                            # output_dir/samples/rank{r}.jsonl
+    map_workers: int = 2  # parallel encoders, processes or threads (torchdata ParallelMapper);
+    # 0: decode + encode inline, in the trainer's prefetch thread
+    map_method: str = "process"  # process: encoders in their own processes, so the trainer process
+    # only moves tensors (its CPU time per sample does not grow with
+    # map_workers; see bench/trainer_cpu.py) | thread: in the trainer
+    prefetch: int = 2  # batches prefetched ahead of the training step
+    num_frames: Optional[int] = None  # resample every video to this many frames (None: as streamed)
+    max_length: Optional[int] = None  # reject longer samples (video tokens cannot be truncated)
+    system_prompt: Optional[str] = None  # None: the chat template's default
+    mc_answer: str = "letter"  # target for multiple choice: "B" | letter_text: "B. sofa" (SIMS-V's mc format)
+    video_fps: Optional[float] = None  # frame rate told to the processor (Qwen2.5-VL's temporal positions);
+    # None: the sample's own, else scales.fps of the run
+    log_samples: bool = False  # append every trained sample (step, id, type, mix version) to
+    # output_dir/samples/rank{r}.jsonl
 
     def __post_init__(self) -> None:
         _num("data", "batch_size", self.batch_size, 1, 1 << 16, integer=True)

@@ -8,6 +8,7 @@ in for the stream in unit tests; the real run uses the stream's torchdata loader
 `SyntheticDataModule`: a LightningDataModule over SyntheticSamples with the module's collator; the
 `stream.backend: synthetic` of a run config selects it.
 """
+
 from __future__ import annotations
 
 from typing import Any, Iterator, Optional
@@ -28,8 +29,14 @@ def _qa(rng: np.random.Generator, kind: str) -> QA:
     cats = [str(c) for c in rng.choice(CATEGORIES, size=4, replace=False)]
     if kind == "abs_distance":
         d = round(float(rng.uniform(0.5, 6.0)), 1)
-        return QA(kind, f"Measuring from the closest point of each object, what is the direct distance between "
-                        f"the {cats[0]} and the {cats[1]} (in meters)?", f"{d}", "oe", d)
+        return QA(
+            kind,
+            f"Measuring from the closest point of each object, what is the direct distance between "
+            f"the {cats[0]} and the {cats[1]} (in meters)?",
+            f"{d}",
+            "oe",
+            d,
+        )
     if kind == "object_count":
         n = int(rng.integers(1, 6))
         return QA(kind, f"How many {cats[0]}(s) are in this room?", str(n), "oe", n)
@@ -37,12 +44,25 @@ def _qa(rng: np.random.Generator, kind: str) -> QA:
         orders = [list(rng.permutation(cats)) for _ in range(4)]
         k = int(rng.integers(0, 4))
         opts = [f"{_LETTERS[i]}. {', '.join(o)}" for i, o in enumerate(orders)]
-        return QA(kind, "What will be the first-time appearance order of the following categories in the video: "
-                        f"{', '.join(cats)}?", _LETTERS[k], "mc", orders[k], options=opts)
+        return QA(
+            kind,
+            "What will be the first-time appearance order of the following categories in the video: "
+            f"{', '.join(cats)}?",
+            _LETTERS[k],
+            "mc",
+            orders[k],
+            options=opts,
+        )
     if kind == "rel_direction_easy":
         k = int(rng.integers(0, 2))
-        return QA(kind, f"If I am standing by the {cats[0]} and facing the {cats[1]}, is the {cats[2]} to my left "
-                        "or right?", _LETTERS[k], "mc", ["left", "right"][k], options=["A. left", "B. right"])
+        return QA(
+            kind,
+            f"If I am standing by the {cats[0]} and facing the {cats[1]}, is the {cats[2]} to my left or right?",
+            _LETTERS[k],
+            "mc",
+            ["left", "right"][k],
+            options=["A. left", "B. right"],
+        )
     raise ValueError(kind)
 
 
@@ -51,8 +71,16 @@ class SyntheticSamples:
 
     KINDS = ("abs_distance", "appearance_order", "rel_direction_easy", "object_count")
 
-    def __init__(self, seed: int = 0, frames: int = 4, height: int = 32, width: int = 32,
-                 kinds: Optional[tuple[str, ...]] = None, limit: Optional[int] = None, first_id: int = 0) -> None:
+    def __init__(
+        self,
+        seed: int = 0,
+        frames: int = 4,
+        height: int = 32,
+        width: int = 32,
+        kinds: Optional[tuple[str, ...]] = None,
+        limit: Optional[int] = None,
+        first_id: int = 0,
+    ) -> None:
         self.seed, self.frames, self.height, self.width = seed, frames, height, width
         self.kinds = tuple(kinds or self.KINDS)
         self.limit, self.first_id = limit, first_id
@@ -84,8 +112,17 @@ class _Iterable(torch.utils.data.IterableDataset):
 class SyntheticDataModule(L.LightningDataModule):
     """Train on SyntheticSamples through `collate`; validate on a held-out id range (lists of Samples)."""
 
-    def __init__(self, collate: Any, batch_size: int = 2, seed: int = 0, frames: int = 4, height: int = 32,
-                 width: int = 32, eval_samples: int = 0, eval_batch_size: int = 4) -> None:
+    def __init__(
+        self,
+        collate: Any,
+        batch_size: int = 2,
+        seed: int = 0,
+        frames: int = 4,
+        height: int = 32,
+        width: int = 32,
+        eval_samples: int = 0,
+        eval_batch_size: int = 4,
+    ) -> None:
         super().__init__()
         self.collate, self.batch_size = collate, batch_size
         self.train_source = SyntheticSamples(seed, frames, height, width)
@@ -94,11 +131,13 @@ class SyntheticDataModule(L.LightningDataModule):
         self.eval_samples, self.eval_batch_size = eval_samples, eval_batch_size
 
     def train_dataloader(self) -> torch.utils.data.DataLoader:
-        return torch.utils.data.DataLoader(_Iterable(self.train_source), batch_size=self.batch_size,
-                                           collate_fn=self.collate)
+        return torch.utils.data.DataLoader(
+            _Iterable(self.train_source), batch_size=self.batch_size, collate_fn=self.collate
+        )
 
     def val_dataloader(self) -> Any:
         if not self.eval_samples:
             return []
-        return torch.utils.data.DataLoader(self.eval_source.take(self.eval_samples), batch_size=self.eval_batch_size,
-                                           collate_fn=list)
+        return torch.utils.data.DataLoader(
+            self.eval_source.take(self.eval_samples), batch_size=self.eval_batch_size, collate_fn=list
+        )

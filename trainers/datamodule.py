@@ -20,6 +20,7 @@ state (all ranks' states, gathered, under DDP), `load_state_dict` keeps it until
 restores the Loader with it: the resumed run continues at the successor of the last trained id, with
 no repeat and no gap. (The curriculum callback re-applies the schedule entries already passed.)
 """
+
 from __future__ import annotations
 
 import json
@@ -42,8 +43,11 @@ STATE_FORMAT = 1
 
 # VideoVLMModule.transfer_batch_to_device (moves tensors, keeps meta) is meant to win over the
 # DataModule's default; Lightning warns about that combination on every fit
-warnings.filterwarnings("ignore", message=r"You have overridden `transfer_batch_to_device` in `LightningModule` but "
-                                          r"have passed in a `LightningDataModule`")
+warnings.filterwarnings(
+    "ignore",
+    message=r"You have overridden `transfer_batch_to_device` in `LightningModule` but "
+    r"have passed in a `LightningDataModule`",
+)
 
 
 class StreamBatches:
@@ -57,7 +61,7 @@ class StreamBatches:
     def __init__(self, dm: "StreamDataModule") -> None:
         self.dm = dm
         self._it: Optional[Any] = None
-        self.wait_s = 0.0        # total seconds blocked in next()
+        self.wait_s = 0.0  # total seconds blocked in next()
         self.batches = 0
 
     def __iter__(self) -> "StreamBatches":
@@ -88,8 +92,9 @@ def _dist() -> tuple[bool, int, int]:
     return False, 0, 1
 
 
-def generate_eval_set(stream_config: Any, samples: int, seed_offset: int, mix: Any = None,
-                      timeout_s: Optional[float] = None) -> list[Sample]:
+def generate_eval_set(
+    stream_config: Any, samples: int, seed_offset: int, mix: Any = None, timeout_s: Optional[float] = None
+) -> list[Sample]:
     """`samples` held-out samples from the reserved seed `stream seed + seed_offset`, made by the same
     machinery as training (a dispatcher on a free loopback port with its own local fleet), then closed.
 
@@ -99,12 +104,20 @@ def generate_eval_set(stream_config: Any, samples: int, seed_offset: int, mix: A
     from simsv_stream.wire import decode_frames
 
     if seed_offset < 1:
-        raise ConfigError("eval.seed_offset", f"must be >= 1 so the eval seed differs from the training seed, got {seed_offset}")
+        raise ConfigError(
+            "eval.seed_offset", f"must be >= 1 so the eval seed differs from the training seed, got {seed_offset}"
+        )
     cfg = stream_config.updated(
-        seed=stream_config.seed + seed_offset, rank=0, world_size=1, endpoint="tcp://127.0.0.1:*",
-        control_endpoint="off", workers=max(1, stream_config.workers), curve_keys=None,
+        seed=stream_config.seed + seed_offset,
+        rank=0,
+        world_size=1,
+        endpoint="tcp://127.0.0.1:*",
+        control_endpoint="off",
+        workers=max(1, stream_config.workers),
+        curve_keys=None,
         mix=stream_config.mix if mix is None else mix,
-        timeout_s=stream_config.timeout_s if timeout_s is None else timeout_s)
+        timeout_s=stream_config.timeout_s if timeout_s is None else timeout_s,
+    )
     t0 = time.perf_counter()
     with Dispatcher(cfg, log_changes=False) as d:
         out = [decode_frames(d.get(), writable=True) for _ in range(samples)]
@@ -125,10 +138,22 @@ class StreamDataModule(L.LightningDataModule):
         (step, id, question type, mix version): the record of what the model saw.
     """
 
-    def __init__(self, stream_config: Any, encode: Callable[[Sample], Any], collate: Callable[[list], Any],
-                 batch_size: int = 1, map_workers: int = 2, prefetch: int = 2, map_method: str = "process",
-                 eval_samples: int = 0, eval_batch_size: int = 4, eval_seed_offset: int = 1_000_000,
-                 eval_mix: Any = None, sample_log_dir: Optional[str | Path] = None, announce: bool = True) -> None:
+    def __init__(
+        self,
+        stream_config: Any,
+        encode: Callable[[Sample], Any],
+        collate: Callable[[list], Any],
+        batch_size: int = 1,
+        map_workers: int = 2,
+        prefetch: int = 2,
+        map_method: str = "process",
+        eval_samples: int = 0,
+        eval_batch_size: int = 4,
+        eval_seed_offset: int = 1_000_000,
+        eval_mix: Any = None,
+        sample_log_dir: Optional[str | Path] = None,
+        announce: bool = True,
+    ) -> None:
         super().__init__()
         self.stream_config = stream_config
         self.encode, self.collate = encode, collate
@@ -155,23 +180,37 @@ class StreamDataModule(L.LightningDataModule):
 
         stream = StreamConfig.from_dict(cfg.stream, scales=cfg.scales, mix=cfg.mix)
         d = cfg.data
-        return cls(stream, module.collator.encode, module.collator.collate, batch_size=d.batch_size,
-                   map_workers=d.map_workers, prefetch=d.prefetch, map_method=d.map_method,
-                   eval_samples=cfg.eval.samples,
-                   eval_batch_size=cfg.eval.batch_size, eval_seed_offset=cfg.eval.seed_offset,
-                   eval_mix=cfg.eval.mix, sample_log_dir=Path(cfg.output_dir) / "samples" if d.log_samples else None)
+        return cls(
+            stream,
+            module.collator.encode,
+            module.collator.collate,
+            batch_size=d.batch_size,
+            map_workers=d.map_workers,
+            prefetch=d.prefetch,
+            map_method=d.map_method,
+            eval_samples=cfg.eval.samples,
+            eval_batch_size=cfg.eval.batch_size,
+            eval_seed_offset=cfg.eval.seed_offset,
+            eval_mix=cfg.eval.mix,
+            sample_log_dir=Path(cfg.output_dir) / "samples" if d.log_samples else None,
+        )
 
     # ------------------------------------------------------------------ lifecycle -----------------------
     def setup(self, stage: str) -> None:
         if self.eval_samples and self.eval_set is None and stage in ("fit", "validate"):
             t0 = time.perf_counter()
-            self.eval_set = generate_eval_set(self.stream_config, self.eval_samples, self.eval_seed_offset,
-                                              self.eval_mix)
+            self.eval_set = generate_eval_set(
+                self.stream_config, self.eval_samples, self.eval_seed_offset, self.eval_mix
+            )
             trainer = getattr(self, "trainer", None)
             if self.announce and (trainer is None or trainer.is_global_zero):
-                print(f"held-out set: {len(self.eval_set)} samples from the reserved seed "
-                      f"{self.stream_config.seed + self.eval_seed_offset} (training uses seed {self.stream_config.seed}), "
-                      f"made in {time.perf_counter() - t0:.1f} s", flush=True)
+                print(
+                    f"held-out set: {len(self.eval_set)} samples from the reserved seed "
+                    f"{self.stream_config.seed + self.eval_seed_offset} "
+                    f"(training uses seed {self.stream_config.seed}), "
+                    f"made in {time.perf_counter() - t0:.1f} s",
+                    flush=True,
+                )
         if stage == "fit" and self.dispatcher is None:
             self._start()
 
@@ -186,21 +225,37 @@ class StreamDataModule(L.LightningDataModule):
         cfg = self.stream_config.updated(rank=self.rank, world_size=self.world_size)
         self.dispatcher = Dispatcher(cfg).start()
         try:
-            self.loader = build_loader(cfg, dispatcher=self.dispatcher, map_fn=self.encode, collate_fn=self.collate,
-                                       batch_size=self.batch_size, map_workers=self.map_workers, prefetch=self.prefetch,
-                                       map_method=self.map_method)
+            self.loader = build_loader(
+                cfg,
+                dispatcher=self.dispatcher,
+                map_fn=self.encode,
+                collate_fn=self.collate,
+                batch_size=self.batch_size,
+                map_workers=self.map_workers,
+                prefetch=self.prefetch,
+                map_method=self.map_method,
+            )
         except BaseException:
             self.close()
             raise
         if self.announce:
             d = self.dispatcher
             ctl = d.control_endpoint or "off"
-            print(f"stream rank {self.rank}/{self.world_size}: {cfg.workers} {cfg.backend} worker(s) on {d.endpoint}; "
-                  f"control endpoint {ctl}"
-                  + (f" (live: simsv-stream mix set --endpoint {ctl} MIX | scale set | status)" if d.control_endpoint else "")
-                  + (f"; no local workers: start them with `simsv-stream workers --connect {d.connect_endpoint} -n N`"
-                     if cfg.workers == 0 else ""),
-                  flush=True)
+            print(
+                f"stream rank {self.rank}/{self.world_size}: {cfg.workers} {cfg.backend} worker(s) on {d.endpoint}; "
+                f"control endpoint {ctl}"
+                + (
+                    f" (live: simsv-stream mix set --endpoint {ctl} MIX | scale set | status)"
+                    if d.control_endpoint
+                    else ""
+                )
+                + (
+                    f"; no local workers: start them with `simsv-stream workers --connect {d.connect_endpoint} -n N`"
+                    if cfg.workers == 0
+                    else ""
+                ),
+                flush=True,
+            )
 
     def close(self) -> None:
         """Stop the dispatcher and its workers, and the loader's encoder processes (idempotent)."""
@@ -274,8 +329,12 @@ class StreamDataModule(L.LightningDataModule):
             self.sample_log_dir.mkdir(parents=True, exist_ok=True)
             self._sample_log = open(self.sample_log_dir / f"rank{self.rank}.jsonl", "a", encoding="utf-8")
         for m in batch["meta"]:
-            self._sample_log.write(json.dumps({"step": step, "id": m["sample_id"], "type": m["question_type"],
-                                               "mix_version": m["mix_version"]}) + "\n")
+            self._sample_log.write(
+                json.dumps(
+                    {"step": step, "id": m["sample_id"], "type": m["question_type"], "mix_version": m["mix_version"]}
+                )
+                + "\n"
+            )
         self._sample_log.flush()
 
     # ------------------------------------------------------------------ checkpoint ----------------------
@@ -299,8 +358,11 @@ class StreamDataModule(L.LightningDataModule):
         if sd is None:
             return None
         if int(sd["world_size"]) != self.world_size:
-            raise ConfigError("resume", f"the checkpoint's stream is for {sd['world_size']} rank(s), this run has "
-                                        f"{self.world_size}; resume with the same trainer.devices x num_nodes")
+            raise ConfigError(
+                "resume",
+                f"the checkpoint's stream is for {sd['world_size']} rank(s), this run has "
+                f"{self.world_size}; resume with the same trainer.devices x num_nodes",
+            )
         return sd["ranks"].get(str(self.rank))
 
     # ------------------------------------------------------------------ info ----------------------------

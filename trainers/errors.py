@@ -1,4 +1,5 @@
 """Trainer errors: ConfigError subclasses, so the CLI prints one line (`error: model.path: ...`)."""
+
 from simsv_stream.errors import ConfigError
 
 

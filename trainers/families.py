@@ -4,6 +4,7 @@ A family says which processor/video-processor classes it uses, which sub-module 
 projector (trained through peft's `modules_to_save` when `train_projector` is on), which modules hold
 the language model (where LoRA goes by default) and which token ends an assistant turn.
 """
+
 from __future__ import annotations
 
 import json
@@ -16,15 +17,15 @@ from .errors import ModelNotFoundError, UnknownModelFamilyError
 
 @dataclass(frozen=True)
 class Family:
-    name: str                      # our name: "qwen2_vl" | "llava_onevision"
-    model_types: tuple[str, ...]   # config.json model_type values of this family
-    processor_class: str           # transformers processor class
-    video_processor_class: str     # transformers video processor class (needs torchvision)
+    name: str  # our name: "qwen2_vl" | "llava_onevision"
+    model_types: tuple[str, ...]  # config.json model_type values of this family
+    processor_class: str  # transformers processor class
+    video_processor_class: str  # transformers video processor class (needs torchvision)
     projector_modules: tuple[str, ...]  # peft modules_to_save names (matched as a dotted suffix)
-    vision_modules: tuple[str, ...]     # the vision encoder's module name(s) (matched as a dotted suffix)
-    language_model_pattern: str    # regex fragment that a LoRA target's module path must contain
-    end_of_turn: str               # token string closing an assistant turn
-    video_token: str               # placeholder the chat template emits for a video
+    vision_modules: tuple[str, ...]  # the vision encoder's module name(s) (matched as a dotted suffix)
+    language_model_pattern: str  # regex fragment that a LoRA target's module path must contain
+    end_of_turn: str  # token string closing an assistant turn
+    video_token: str  # placeholder the chat template emits for a video
 
 
 QWEN2_VL = Family(
@@ -32,8 +33,8 @@ QWEN2_VL = Family(
     model_types=("qwen2_vl", "qwen2_5_vl"),
     processor_class="Qwen2VLProcessor",
     video_processor_class="Qwen2VLVideoProcessor",
-    projector_modules=("merger",),            # model.visual.merger (PatchMerger: ln_q + 2-layer MLP)
-    vision_modules=("visual",),               # patch_embed, blocks and the merger
+    projector_modules=("merger",),  # model.visual.merger (PatchMerger: ln_q + 2-layer MLP)
+    vision_modules=("visual",),  # patch_embed, blocks and the merger
     language_model_pattern=r"language_model",
     end_of_turn="<|im_end|>",
     video_token="<|video_pad|>",
@@ -45,7 +46,7 @@ LLAVA_ONEVISION = Family(
     processor_class="LlavaOnevisionProcessor",
     video_processor_class="LlavaOnevisionVideoProcessor",
     projector_modules=("multi_modal_projector",),
-    vision_modules=("vision_tower",),         # SigLIP; the projector sits outside it
+    vision_modules=("vision_tower",),  # SigLIP; the projector sits outside it
     language_model_pattern=r"language_model",
     end_of_turn="<|im_end|>",
     video_token="<video>",
@@ -57,10 +58,10 @@ _BY_MODEL_TYPE = {mt: f for f in FAMILIES.values() for mt in f.model_types}
 # model_types of checkpoints people try that are NOT in transformers' format, with the fix
 _KNOWN_NON_HF = {
     "llava": "this looks like an original LLaVA-NeXT checkpoint (e.g. lmms-lab/LLaVA-Video-7B-Qwen2), "
-             "which transformers cannot load as a video model; use its transformers-format conversion "
-             "(e.g. llava-hf/LLaVA-Video-7B-Qwen2-hf, model_type llava_onevision)",
+    "which transformers cannot load as a video model; use its transformers-format conversion "
+    "(e.g. llava-hf/LLaVA-Video-7B-Qwen2-hf, model_type llava_onevision)",
     "llava_qwen": "this looks like an original LLaVA-NeXT checkpoint; use its transformers-format "
-                  "conversion (model_type llava_onevision, e.g. llava-hf/LLaVA-Video-7B-Qwen2-hf)",
+    "conversion (model_type llava_onevision, e.g. llava-hf/LLaVA-Video-7B-Qwen2-hf)",
 }
 
 
@@ -98,8 +99,10 @@ def read_model_type(path_or_id: str, where: str = "model.path") -> str:
     p = Path(str(path_or_id)).expanduser()
     if looks_like_local_path(path_or_id):
         if not p.is_dir():
-            raise ModelNotFoundError(where, f"model directory {str(p)!r} does not exist "
-                                            "(build a tiny one with `simsv-stream make-tiny-model DIR`)")
+            raise ModelNotFoundError(
+                where,
+                f"model directory {str(p)!r} does not exist (build a tiny one with `simsv-stream make-tiny-model DIR`)",
+            )
         cfg = p / "config.json"
         if not cfg.is_file():
             raise ModelNotFoundError(where, f"{str(p)!r} has no config.json: not a transformers model directory")

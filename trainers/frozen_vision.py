@@ -15,6 +15,7 @@ first batch) skips it. Autograd itself is left alone, so gradients are exact by 
 part of the encoder (Qwen's merger as the projector, LoRA with scope `all` on vision blocks) records its
 graph as usual, and everything upstream of it that only sees frozen weights and pixels records none.
 """
+
 from __future__ import annotations
 
 import torch

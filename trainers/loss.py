@@ -9,6 +9,7 @@ targets (`loss_targets`, IGNORE_INDEX where a row has no label there); the model
 `logits_to_keep` and projects only those. Cross-entropy over the kept positions equals the full shifted
 loss (tests/test_step_speed.py), since every other position was ignored anyway.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -21,8 +22,7 @@ from .collate import IGNORE_INDEX, model_inputs
 
 def answer_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """Mean cross-entropy over labelled targets, in fp32 like transformers' ForCausalLMLoss."""
-    return F.cross_entropy(logits.float().flatten(0, 1), targets.flatten().to(logits.device),
-                           ignore_index=IGNORE_INDEX)
+    return F.cross_entropy(logits.float().flatten(0, 1), targets.flatten().to(logits.device), ignore_index=IGNORE_INDEX)
 
 
 def training_loss(model: Any, batch: dict[str, Any], labelled_only: bool = True) -> torch.Tensor:

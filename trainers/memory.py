@@ -14,6 +14,7 @@ checkpointing brings the estimate under it (a checkpointed layer keeps only its 
 The decision is made on the first training batch, when the token count is known, and logged. The
 estimate errs high (every saved tensor counted at full size); docs/gpu.md lists the measured peaks.
 """
+
 from __future__ import annotations
 
 import logging
@@ -24,21 +25,22 @@ import torch
 
 log = logging.getLogger(__name__)
 
-RESERVE_BYTES = 3 * 2**30      # vision forward working set, fragmentation, CUDA context and kernels
+RESERVE_BYTES = 3 * 2**30  # vision forward working set, fragmentation, CUDA context and kernels
 BUDGET_FRACTION = 0.9
 
 
 @dataclass(frozen=True)
 class MemoryPlan:
-    estimate_bytes: float          # the step without checkpointing
+    estimate_bytes: float  # the step without checkpointing
     budget_bytes: Optional[float]  # None: no limit known (CPU)
-    checkpointed_layers: int       # decoder layers to checkpoint (0: off)
+    checkpointed_layers: int  # decoder layers to checkpoint (0: off)
     total_layers: int
 
     def describe(self) -> str:
         budget = "no device limit" if self.budget_bytes is None else f"budget {self.budget_bytes / 2**30:.1f} GiB"
-        what = ("off" if self.checkpointed_layers == 0 else
-                f"{self.checkpointed_layers}/{self.total_layers} decoder layers")
+        what = (
+            "off" if self.checkpointed_layers == 0 else f"{self.checkpointed_layers}/{self.total_layers} decoder layers"
+        )
         return f"gradient checkpointing {what} (estimated {self.estimate_bytes / 2**30:.1f} GiB without, {budget})"
 
 
@@ -51,8 +53,7 @@ def decoder_layers(model: torch.nn.Module) -> list[torch.nn.Module]:
     """The language model's decoder layers (the GradientCheckpointingLayers outside the vision tower)."""
     from transformers.modeling_layers import GradientCheckpointingLayer
 
-    return [m for n, m in model.named_modules() if isinstance(m, GradientCheckpointingLayer)
-            and "language_model" in n]
+    return [m for n, m in model.named_modules() if isinstance(m, GradientCheckpointingLayer) and "language_model" in n]
 
 
 def activation_bytes_per_token_layer(cfg: Any, dtype_bytes: int) -> float:
@@ -71,8 +72,9 @@ def estimate_step_bytes(model: torch.nn.Module, text_tokens: int, labelled_token
     return weights + 16 * trainable + acts + logits + RESERVE_BYTES
 
 
-def plan_checkpointing(model: torch.nn.Module, text_tokens: int, labelled_tokens: int,
-                       budget_bytes: Optional[float]) -> MemoryPlan:
+def plan_checkpointing(
+    model: torch.nn.Module, text_tokens: int, labelled_tokens: int, budget_bytes: Optional[float]
+) -> MemoryPlan:
     cfg = text_config(model)
     layers = int(cfg.num_hidden_layers)
     est = estimate_step_bytes(model, text_tokens, labelled_tokens)

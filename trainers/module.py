@@ -13,6 +13,7 @@ the host once per logging interval, not every step. Each has a config switch, me
 Batches come from `VideoQACollator` (trainers.collate): model tensors + `meta`. Validation batches are
 plain lists of `Sample`s (collate_fn=list); `validation_step` generates greedily and scores per type.
 """
+
 from __future__ import annotations
 
 import logging
@@ -57,7 +58,9 @@ def resolve_dtype(name: str) -> torch.dtype:
 def resolve_family(cfg: ModelConfig) -> Family:
     fam = family_for_model_type(read_model_type(cfg.path))
     if cfg.family is not None and family_by_name(cfg.family) is not fam:
-        raise UnknownModelFamilyError("model.family", f"{cfg.family!r} given but {cfg.path!r} is a {fam.name} checkpoint")
+        raise UnknownModelFamilyError(
+            "model.family", f"{cfg.family!r} given but {cfg.path!r} is a {fam.name} checkpoint"
+        )
     return fam
 
 
@@ -71,24 +74,41 @@ def lora_target_modules(lora: LoraConfig, family: Family) -> Any:
 
 
 class VideoVLMModule(L.LightningModule):
-    def __init__(self, model: ModelConfig | dict, lora: Optional[LoraConfig | dict] = None,
-                 optim: Optional[OptimConfig | dict] = None, data: Optional[DataConfig | dict] = None,
-                 max_new_tokens: int = 16) -> None:
+    def __init__(
+        self,
+        model: ModelConfig | dict,
+        lora: Optional[LoraConfig | dict] = None,
+        optim: Optional[OptimConfig | dict] = None,
+        data: Optional[DataConfig | dict] = None,
+        max_new_tokens: int = 16,
+    ) -> None:
         super().__init__()
         self.model_cfg = ModelConfig.from_any(model)
         self.lora_cfg = LoraConfig.from_any(lora)
         self.optim_cfg = OptimConfig.from_any(optim)
         self.data_cfg = DataConfig.from_any(data)
         self.max_new_tokens = int(max_new_tokens)
-        self.save_hyperparameters({"model": self.model_cfg.to_dict(), "lora": self.lora_cfg.to_dict(),
-                                   "optim": self.optim_cfg.to_dict(), "data": self.data_cfg.to_dict(),
-                                   "max_new_tokens": self.max_new_tokens})
+        self.save_hyperparameters(
+            {
+                "model": self.model_cfg.to_dict(),
+                "lora": self.lora_cfg.to_dict(),
+                "optim": self.optim_cfg.to_dict(),
+                "data": self.data_cfg.to_dict(),
+                "max_new_tokens": self.max_new_tokens,
+            }
+        )
         self.family = resolve_family(self.model_cfg)
         self.processor = load_processor(self.model_cfg.path, self.family)
         d = self.data_cfg
-        self.collator = VideoQACollator(self.processor, self.family, num_frames=d.num_frames,
-                                        max_length=d.max_length, system_prompt=d.system_prompt,
-                                        mc_answer=d.mc_answer, video_fps=d.video_fps)
+        self.collator = VideoQACollator(
+            self.processor,
+            self.family,
+            num_frames=d.num_frames,
+            max_length=d.max_length,
+            system_prompt=d.system_prompt,
+            mc_answer=d.mc_answer,
+            video_fps=d.video_fps,
+        )
         if self.model_cfg.tf32 and torch.cuda.is_available():
             torch.backends.cuda.matmul.allow_tf32 = True
             torch.backends.cudnn.allow_tf32 = True
@@ -119,17 +139,23 @@ class VideoVLMModule(L.LightningModule):
             from peft import get_peft_model
 
             peft_cfg = PeftLoraConfig(
-                r=self.lora_cfg.r, lora_alpha=self.lora_cfg.alpha, lora_dropout=self.lora_cfg.dropout,
-                target_modules=lora_target_modules(self.lora_cfg, self.family), bias=self.lora_cfg.bias,
+                r=self.lora_cfg.r,
+                lora_alpha=self.lora_cfg.alpha,
+                lora_dropout=self.lora_cfg.dropout,
+                target_modules=lora_target_modules(self.lora_cfg, self.family),
+                bias=self.lora_cfg.bias,
                 modules_to_save=list(self.family.projector_modules) if cfg.train_projector else None,
                 task_type=None,
             )
             try:
                 model = get_peft_model(model, peft_cfg)
             except ValueError as e:  # peft's NoMatchingPeftModuleError: no module matched
-                raise ConfigError("lora.target_modules", f"no module of {cfg.path!r} matched "
-                                  f"{self.lora_cfg.target_modules} (scope {self.lora_cfg.scope}); nothing would train "
-                                  f"({str(e).splitlines()[0][:160]})") from None
+                raise ConfigError(
+                    "lora.target_modules",
+                    f"no module of {cfg.path!r} matched "
+                    f"{self.lora_cfg.target_modules} (scope {self.lora_cfg.scope}); nothing would train "
+                    f"({str(e).splitlines()[0][:160]})",
+                ) from None
         else:  # full fine-tuning of the language model (+ lm_head), vision tower frozen
             for name, p in model.named_parameters():
                 if self.family.language_model_pattern in name or name.startswith("lm_head"):
@@ -153,8 +179,10 @@ class VideoVLMModule(L.LightningModule):
         n_train = sum(p.numel() for p in model.parameters() if p.requires_grad)
         n_all = sum(p.numel() for p in model.parameters())
         if n_train == 0:
-            raise ConfigError("lora.target_modules", f"no module of {cfg.path!r} matched "
-                                          f"{self.lora_cfg.target_modules}; nothing would train")
+            raise ConfigError(
+                "lora.target_modules",
+                f"no module of {cfg.path!r} matched {self.lora_cfg.target_modules}; nothing would train",
+            )
         log.info("%s: %d trainable / %d parameters (%.3f%%)", cfg.path, n_train, n_all, 100 * n_train / n_all)
         return model
 
@@ -215,8 +243,11 @@ class VideoVLMModule(L.LightningModule):
             groups.append({"params": proj, "weight_decay": o.weight_decay, "lr": o.projector_lr})
         groups = [g for g in groups if g["params"]]
         # one multi-tensor kernel instead of ~9 ops per parameter tensor (CUDA and CPU both have it)
-        fused = o.fused if o.fused is not None else all(p.device.type in ("cuda", "cpu")
-                                                        for g in groups for p in g["params"])
+        fused = (
+            o.fused
+            if o.fused is not None
+            else all(p.device.type in ("cuda", "cpu") for g in groups for p in g["params"])
+        )
         optimizer = torch.optim.AdamW(groups, lr=o.lr, betas=o.betas, eps=o.eps, fused=fused)
         total = self._total_steps()
         warmup = o.warmup_steps if o.warmup_steps is not None else int(round(o.warmup_ratio * total))
@@ -229,15 +260,24 @@ class VideoVLMModule(L.LightningModule):
         trainer = getattr(self, "_trainer", None)
         if trainer is not None and trainer.max_steps and trainer.max_steps > 0:
             return int(trainer.max_steps)
-        raise ConfigError("optim.total_steps", "set optim.total_steps or trainer.max_steps "
-                                               "(a stream has no length, so train by steps)")
+        raise ConfigError(
+            "optim.total_steps",
+            "set optim.total_steps or trainer.max_steps (a stream has no length, so train by steps)",
+        )
 
     # ------------------------------------------------------------- generation ---------------------------
     @torch.no_grad()
     def generate_answers(self, samples: Sequence[Sample], max_new_tokens: Optional[int] = None) -> list[str]:
         """Greedy answers (decoded, special tokens dropped, stripped) for a list of samples."""
-        return greedy_answers(self.model, self.processor, self.collator, self.family, samples,
-                              max_new_tokens or self.max_new_tokens, self.device)
+        return greedy_answers(
+            self.model,
+            self.processor,
+            self.collator,
+            self.family,
+            samples,
+            max_new_tokens or self.max_new_tokens,
+            self.device,
+        )
 
     # ------------------------------------------------------------- validation ---------------------------
     def on_validation_epoch_start(self) -> None:
@@ -286,8 +326,15 @@ class VideoVLMModule(L.LightningModule):
 
 
 @torch.no_grad()
-def greedy_answers(model: torch.nn.Module, processor: Any, collator: VideoQACollator, family: Family,
-                   samples: Sequence[Sample], max_new_tokens: int, device: Any = None) -> list[str]:
+def greedy_answers(
+    model: torch.nn.Module,
+    processor: Any,
+    collator: VideoQACollator,
+    family: Family,
+    samples: Sequence[Sample],
+    max_new_tokens: int,
+    device: Any = None,
+) -> list[str]:
     """Greedy generation (left-padded prompt batch, stop at the family's end-of-turn token)."""
     if not samples:
         return []
@@ -301,11 +348,16 @@ def greedy_answers(model: torch.nn.Module, processor: Any, collator: VideoQAColl
     was_training = model.training
     model.eval()
     try:
-        out = model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False, eos_token_id=eos,
-                             pad_token_id=collator.pad_token_id)
+        out = model.generate(
+            **inputs,
+            max_new_tokens=max_new_tokens,
+            do_sample=False,
+            eos_token_id=eos,
+            pad_token_id=collator.pad_token_id,
+        )
     finally:
         model.train(was_training)
-    new = out[:, inputs["input_ids"].shape[1]:]
+    new = out[:, inputs["input_ids"].shape[1] :]
     return [t.strip() for t in tok.batch_decode(new, skip_special_tokens=True)]
 
 
@@ -334,8 +386,16 @@ def evaluate_records(records: Sequence[dict[str, Any]]) -> Any:
     for r in records:
         qa = r["qa"]
         answer = str(qa.answer).strip() if qa.answer_mode == "mc" else float(qa.ground_truth)
-        refs.append(Reference(r["id"], qa.question_type, qa.answer_mode, answer,
-                              tuple(qa.options) if qa.options else None, qa.question))
+        refs.append(
+            Reference(
+                r["id"],
+                qa.question_type,
+                qa.answer_mode,
+                answer,
+                tuple(qa.options) if qa.options else None,
+                qa.question,
+            )
+        )
     return evaluate(refs, {r["id"]: r["prediction"] for r in records})
 
 

@@ -1,4 +1,5 @@
 """Loading a family's processor (offline, local dir or hub cache)."""
+
 from __future__ import annotations
 
 import json
@@ -43,11 +44,18 @@ def _load_processor_without_torchvision(path: str, family: Family) -> Any:
     image_processor = AutoImageProcessor.from_pretrained(str(root), backend="pil")
     pcfg = _read_json(root / "processor_config.json")
     # transformers 5 nests sub-processor configs in processor_config.json; older dirs have their own files
-    vcfg = (pcfg.get("video_processor") or _read_json(root / "video_preprocessor_config.json")
-            or _read_json(root / "preprocessor_config.json"))
+    vcfg = (
+        pcfg.get("video_processor")
+        or _read_json(root / "video_preprocessor_config.json")
+        or _read_json(root / "preprocessor_config.json")
+    )
     vcls_name = vcfg.get("video_processor_type") or family.video_processor_class
-    vcls = TORCH_ONLY_VIDEO_PROCESSORS.get(vcls_name.replace("Fast", ""), TORCH_ONLY_VIDEO_PROCESSORS[family.video_processor_class])
-    video_processor = vcls.from_dict({k: v for k, v in vcfg.items() if k not in ("video_processor_type", "processor_class")})
+    vcls = TORCH_ONLY_VIDEO_PROCESSORS.get(
+        vcls_name.replace("Fast", ""), TORCH_ONLY_VIDEO_PROCESSORS[family.video_processor_class]
+    )
+    video_processor = vcls.from_dict(
+        {k: v for k, v in vcfg.items() if k not in ("video_processor_type", "processor_class")}
+    )
     chat_template = None
     if (root / "chat_template.jinja").is_file():
         chat_template = (root / "chat_template.jinja").read_text()
@@ -56,11 +64,19 @@ def _load_processor_without_torchvision(path: str, family: Family) -> Any:
     chat_template = chat_template or pcfg.get("chat_template") or getattr(tokenizer, "chat_template", None)
     proc_name = pcfg.get("processor_class") or family.processor_class
     proc_cls = getattr(transformers, proc_name, None) or getattr(transformers, family.processor_class)
-    extra = {k: v for k, v in pcfg.items()
-             if k in ("num_image_tokens", "vision_feature_select_strategy", "vision_aspect_ratio",
-                      "image_token", "video_token")}
-    return proc_cls(image_processor=image_processor, tokenizer=tokenizer, video_processor=video_processor,
-                    chat_template=chat_template, **extra)
+    extra = {
+        k: v
+        for k, v in pcfg.items()
+        if k
+        in ("num_image_tokens", "vision_feature_select_strategy", "vision_aspect_ratio", "image_token", "video_token")
+    }
+    return proc_cls(
+        image_processor=image_processor,
+        tokenizer=tokenizer,
+        video_processor=video_processor,
+        chat_template=chat_template,
+        **extra,
+    )
 
 
 def load_processor(path_or_id: str, family: Optional[Family] = None) -> Any:

@@ -7,6 +7,7 @@ plus dotted overrides on the command line (`--optim.lr 1e-4`, `trainer.max_steps
 as YAML). Everything is validated here, before any model, worker or socket exists: a bad value is one
 ConfigError line naming the field.
 """
+
 from __future__ import annotations
 
 import inspect
@@ -22,10 +23,28 @@ from simsv_stream.errors import ConfigError
 
 from .config import DataConfig, LoraConfig, ModelConfig, OptimConfig, _from_mapping, _num
 
-SECTIONS = ("seed_everything", "output_dir", "model", "lora", "optim", "data", "trainer", "stream", "scales",
-            "mix", "schedule", "eval")
-TRAINER_DEFAULTS = {"max_steps": 100, "accelerator": "auto", "devices": 1, "precision": "32-true",
-                    "log_every_n_steps": 10, "enable_model_summary": False}
+SECTIONS = (
+    "seed_everything",
+    "output_dir",
+    "model",
+    "lora",
+    "optim",
+    "data",
+    "trainer",
+    "stream",
+    "scales",
+    "mix",
+    "schedule",
+    "eval",
+)
+TRAINER_DEFAULTS = {
+    "max_steps": 100,
+    "accelerator": "auto",
+    "devices": 1,
+    "precision": "32-true",
+    "log_every_n_steps": 10,
+    "enable_model_summary": False,
+}
 
 
 @dataclass
@@ -33,12 +52,12 @@ class EvalConfig:
     """Held-out evaluation: `samples` questions from a reserved seed range, generated once per run
     through the same stream; greedy answers scored with VSI-Bench metrics."""
 
-    samples: int = 0                 # 0: no evaluation
+    samples: int = 0  # 0: no evaluation
     every_n_steps: Optional[int] = None  # None: only at the end
     batch_size: int = 4
     max_new_tokens: int = 16
-    seed_offset: int = 1_000_000     # eval seed = stream.seed + seed_offset (never used for training)
-    mix: Any = None                  # question mix of the held-out set (None: the run's initial `mix`)
+    seed_offset: int = 1_000_000  # eval seed = stream.seed + seed_offset (never used for training)
+    mix: Any = None  # question mix of the held-out set (None: the run's initial `mix`)
 
     def __post_init__(self) -> None:
         _num("eval", "samples", self.samples, 0, 1 << 24, integer=True)
@@ -52,7 +71,7 @@ class EvalConfig:
 @dataclass
 class ScheduleEntry:
     at_step: int
-    mix: Any = None                  # mix spec (preset name / weights), None: unchanged
+    mix: Any = None  # mix spec (preset name / weights), None: unchanged
     scales: Optional[dict[str, Any]] = None  # scale changes, None: unchanged
 
 
@@ -78,6 +97,7 @@ class RunConfig:
 
 
 # ----------------------------------------------------------------------------------- parsing
+
 
 class _Loader(yaml.SafeLoader):
     """YAML 1.1 reads `1e-4` (no dot) as a string; read it as a float like everyone expects."""
@@ -137,7 +157,9 @@ def _trainer_section(d: Any) -> dict[str, Any]:
             raise ConfigError(f"trainer.{k}", "not a lightning.Trainer argument")
     out = {**TRAINER_DEFAULTS, **dict(d)}
     if not isinstance(out.get("max_steps"), int) or out["max_steps"] < 1:
-        raise ConfigError("trainer.max_steps", f"a stream has no length: set a positive max_steps, got {out.get('max_steps')!r}")
+        raise ConfigError(
+            "trainer.max_steps", f"a stream has no length: set a positive max_steps, got {out.get('max_steps')!r}"
+        )
     return out
 
 
@@ -171,7 +193,9 @@ def _schedule(entries: Any, base_scales: Scales, max_steps: int) -> list[Schedul
         if step <= last:
             raise ConfigError(f"{where}.at_step", f"steps must increase: {step} comes after {last}")
         if step >= max_steps:
-            raise ConfigError(f"{where}.at_step", f"{step} is not before trainer.max_steps ({max_steps}); it would never apply")
+            raise ConfigError(
+                f"{where}.at_step", f"{step} is not before trainer.max_steps ({max_steps}); it would never apply"
+            )
         if e.get("mix") is None and not e.get("scales"):
             raise ConfigError(where, "needs a mix and/or scales")
         if e.get("mix") is not None:
@@ -206,12 +230,12 @@ def _prefixed(section: str, e: ConfigError) -> ConfigError:
     fld = getattr(e, "field", "") or ""
     msg = str(e)
     if fld and msg.startswith(f"{fld}: "):
-        msg = msg[len(fld) + 2:]
+        msg = msg[len(fld) + 2 :]
     first = fld.split(".")[0]
     if not fld:
         fld = section
-    elif section.split(".")[-1] == first:      # "mix" raised inside section "schedule[0].mix"
-        fld = section + fld[len(first):]
+    elif section.split(".")[-1] == first:  # "mix" raised inside section "schedule[0].mix"
+        fld = section + fld[len(first) :]
     elif not fld.startswith(f"{section}."):
         fld = f"{section}.{fld}"
     return ConfigError(fld, msg)

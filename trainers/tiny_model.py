@@ -14,6 +14,7 @@ missing) with no hub access:
 - chat template: the family's ChatML layout (Qwen2-VL's `<|vision_start|><|video_pad|><|vision_end|>`,
   LLaVA-OneVision's `<video>` line), with the default system prompt.
 """
+
 from __future__ import annotations
 
 import json
@@ -28,28 +29,104 @@ from .families import family_by_name
 # ---------------------------------------------------------------- corpus ------------------------------
 
 CATEGORIES = [
-    "chair", "sofa", "table", "dining table", "coffee table", "bed", "lamp", "floor lamp", "tv", "television",
-    "refrigerator", "fridge", "oven", "stove", "microwave", "sink", "toilet", "bathtub", "shower", "cabinet",
-    "dresser", "wardrobe", "bookshelf", "shelf", "desk", "stool", "armchair", "couch", "ottoman", "plant",
-    "potted plant", "vase", "clock", "mirror", "painting", "picture", "rug", "carpet", "pillow", "cushion",
-    "blanket", "laptop", "computer", "monitor", "keyboard", "printer", "trash can", "trash bin", "basket",
-    "box", "backpack", "suitcase", "towel", "door", "window", "curtain", "radiator", "heater", "fan",
-    "washing machine", "dishwasher", "kettle", "toaster", "coffee maker", "bottle", "cup", "mug", "bowl",
-    "plate", "book", "nightstand", "side table", "tv stand", "counter", "kitchen island", "piano", "guitar",
+    "chair",
+    "sofa",
+    "table",
+    "dining table",
+    "coffee table",
+    "bed",
+    "lamp",
+    "floor lamp",
+    "tv",
+    "television",
+    "refrigerator",
+    "fridge",
+    "oven",
+    "stove",
+    "microwave",
+    "sink",
+    "toilet",
+    "bathtub",
+    "shower",
+    "cabinet",
+    "dresser",
+    "wardrobe",
+    "bookshelf",
+    "shelf",
+    "desk",
+    "stool",
+    "armchair",
+    "couch",
+    "ottoman",
+    "plant",
+    "potted plant",
+    "vase",
+    "clock",
+    "mirror",
+    "painting",
+    "picture",
+    "rug",
+    "carpet",
+    "pillow",
+    "cushion",
+    "blanket",
+    "laptop",
+    "computer",
+    "monitor",
+    "keyboard",
+    "printer",
+    "trash can",
+    "trash bin",
+    "basket",
+    "box",
+    "backpack",
+    "suitcase",
+    "towel",
+    "door",
+    "window",
+    "curtain",
+    "radiator",
+    "heater",
+    "fan",
+    "washing machine",
+    "dishwasher",
+    "kettle",
+    "toaster",
+    "coffee maker",
+    "bottle",
+    "cup",
+    "mug",
+    "bowl",
+    "plate",
+    "book",
+    "nightstand",
+    "side table",
+    "tv stand",
+    "counter",
+    "kitchen island",
+    "piano",
+    "guitar",
 ]
 ROOMS = ["bedroom", "kitchen", "living room", "bathroom", "dining room", "office", "hallway", "room", "house"]
 DIRECTIONS = ["left", "right", "back", "front", "front-left", "front-right", "back-left", "back-right"]
 TEMPLATES = [
     "How many {a}(s) are in this room?",
     "How many {a}(s) are in this video?",
-    "Measuring from the closest point of each object, what is the direct distance between the {a} and the {b} (in meters)?",
+    "Measuring from the closest point of each object, what is the direct distance between the {a} and the {b} "
+    "(in meters)?",
     "What is the length of the longest dimension (length, width, or height) of the {a}, measured in centimeters?",
-    "What is the size of this room (in square meters)? If multiple rooms are shown, estimate the size of the combined space.",
-    "Measuring from the closest point of each object, which of these objects ({a}, {b}, {c}, {d}) is the closest to the {r}?",
+    "What is the size of this room (in square meters)? If multiple rooms are shown, estimate the size of the "
+    "combined space.",
+    "Measuring from the closest point of each object, which of these objects ({a}, {b}, {c}, {d}) is the closest "
+    "to the {r}?",
     "If I am standing by the {a} and facing the {b}, is the {c} to my left or right?",
     "If I am standing by the {a} and facing the {b}, is the {c} to my left, right, or back?",
-    "If I am standing by the {a} and facing the {b}, is the {c} to my front-left, front-right, back-left, or back-right?",
-    "You are a robot beginning at the {a} facing the {b}. You want to navigate to the {c}. You will perform the following actions (Note: for each [please fill in], choose either 'turn back,' 'turn left,' or 'turn right.'): 1. Go forward until the {a} 2. [please fill in] 3. Go forward until the {c}. You have reached the final destination.",
+    "If I am standing by the {a} and facing the {b}, is the {c} to my front-left, front-right, back-left, or "
+    "back-right?",
+    "You are a robot beginning at the {a} facing the {b}. You want to navigate to the {c}. You will perform the "
+    "following actions (Note: for each [please fill in], choose either 'turn back,' 'turn left,' or 'turn right.'): "
+    "1. Go forward until the {a} 2. [please fill in] 3. Go forward until the {c}. You have reached the final "
+    "destination.",
     "What will be the first-time appearance order of the following categories in the video: {a}, {b}, {c}, {d}?",
     "Which of these objects appears first in the video: the {a} or the {b}?",
     "How many rooms does the video show?",
@@ -89,9 +166,20 @@ def corpus_lines(seed: int = 0, n: int = 4000) -> Iterator[str]:
 # ------------------------------------------------------------- tokenizer -------------------------------
 
 QWEN2_VL_SPECIAL = [
-    "<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|object_ref_start|>", "<|object_ref_end|>",
-    "<|box_start|>", "<|box_end|>", "<|quad_start|>", "<|quad_end|>", "<|vision_start|>", "<|vision_end|>",
-    "<|vision_pad|>", "<|image_pad|>", "<|video_pad|>",
+    "<|endoftext|>",
+    "<|im_start|>",
+    "<|im_end|>",
+    "<|object_ref_start|>",
+    "<|object_ref_end|>",
+    "<|box_start|>",
+    "<|box_end|>",
+    "<|quad_start|>",
+    "<|quad_end|>",
+    "<|vision_start|>",
+    "<|vision_end|>",
+    "<|vision_pad|>",
+    "<|image_pad|>",
+    "<|video_pad|>",
 ]
 LLAVA_OV_SPECIAL = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<image>", "<video>"]
 
@@ -100,15 +188,18 @@ LLAVA_OV_SPECIAL = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<image>", "<
 QWEN2_VL_CHAT_TEMPLATE = (
     "{% set image_count = namespace(value=0) %}{% set video_count = namespace(value=0) %}"
     "{% for message in messages %}"
-    "{% if loop.first and message['role'] != 'system' %}<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n{% endif %}"
+    "{% if loop.first and message['role'] != 'system' %}"
+    "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n{% endif %}"
     "<|im_start|>{{ message['role'] }}\n"
     "{% if message['content'] is string %}{{ message['content'] }}<|im_end|>\n"
     "{% else %}{% for content in message['content'] %}"
     "{% if content['type'] == 'image' or 'image' in content or 'image_url' in content %}"
-    "{% set image_count.value = image_count.value + 1 %}{% if add_vision_id %}Picture {{ image_count.value }}: {% endif %}"
+    "{% set image_count.value = image_count.value + 1 %}"
+    "{% if add_vision_id %}Picture {{ image_count.value }}: {% endif %}"
     "<|vision_start|><|image_pad|><|vision_end|>"
     "{% elif content['type'] == 'video' or 'video' in content %}"
-    "{% set video_count.value = video_count.value + 1 %}{% if add_vision_id %}Video {{ video_count.value }}: {% endif %}"
+    "{% set video_count.value = video_count.value + 1 %}"
+    "{% if add_vision_id %}Video {{ video_count.value }}: {% endif %}"
     "<|vision_start|><|video_pad|><|vision_end|>"
     "{% elif 'text' in content %}{{ content['text'] }}{% endif %}"
     "{% endfor %}<|im_end|>\n{% endif %}"
@@ -117,7 +208,8 @@ QWEN2_VL_CHAT_TEMPLATE = (
 )
 LLAVA_OV_CHAT_TEMPLATE = (
     "{% for message in messages %}"
-    "{% if loop.first and message['role'] != 'system' %}<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n{% endif %}"
+    "{% if loop.first and message['role'] != 'system' %}"
+    "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n{% endif %}"
     "<|im_start|>{{ message['role'] }}\n"
     "{% if message['content'] is string %}{{ message['content'] }}"
     "{% else %}"
@@ -141,14 +233,19 @@ def train_tokenizer(special_tokens: list[str], vocab_size: int = 1024, seed: int
 
     tok = Tokenizer(BPE(unk_token=None, fuse_unk=False, byte_fallback=False))
     tok.normalizer = normalizers.NFC()
-    tok.pre_tokenizer = pre_tokenizers.Sequence([
-        pre_tokenizers.Split(Regex(PRETOKENIZE_REGEX), behavior="isolated", invert=False),
-        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
-    ])
+    tok.pre_tokenizer = pre_tokenizers.Sequence(
+        [
+            pre_tokenizers.Split(Regex(PRETOKENIZE_REGEX), behavior="isolated", invert=False),
+            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+        ]
+    )
     tok.decoder = decoders.ByteLevel()
     trainer = BpeTrainer(
-        vocab_size=vocab_size, min_frequency=2, special_tokens=list(special_tokens),
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False,
+        vocab_size=vocab_size,
+        min_frequency=2,
+        special_tokens=list(special_tokens),
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
     )
     tok.train_from_iterator(list(corpus_lines(seed)), trainer=trainer)
     model = json.loads(tok.to_str())["model"]
@@ -156,8 +253,12 @@ def train_tokenizer(special_tokens: list[str], vocab_size: int = 1024, seed: int
     named = {"<image>": "image_token", "<video>": "video_token"}
     extra = {v: k for k, v in named.items() if k in special_tokens}
     hf_tok = Qwen2Tokenizer(
-        vocab=model["vocab"], merges=merges, unk_token=None, bos_token=None,
-        eos_token="<|im_end|>", pad_token="<|endoftext|>",
+        vocab=model["vocab"],
+        merges=merges,
+        unk_token=None,
+        bos_token=None,
+        eos_token="<|im_end|>",
+        pad_token="<|endoftext|>",
         extra_special_tokens=[t for t in special_tokens if t not in ("<|endoftext|>", "<|im_end|>")],
         **extra,
     )
@@ -170,14 +271,25 @@ def train_tokenizer(special_tokens: list[str], vocab_size: int = 1024, seed: int
 
 # ----------------------------------------------------------------- model -------------------------------
 
+
 def _round_up(n: int, k: int = 64) -> int:
     return (n + k - 1) // k * k
 
 
-def _tiny_qwen2_vl(tok, seed: int, hidden: int, layers: int, frame_side: int, v2_5: bool = False,
-                   vision_size: str = "tiny", heads: int = 4, kv_heads: int = 2,
-                   intermediate: Optional[int] = None, model_vocab: Optional[int] = None,
-                   vision_hidden: Optional[int] = None):
+def _tiny_qwen2_vl(
+    tok,
+    seed: int,
+    hidden: int,
+    layers: int,
+    frame_side: int,
+    v2_5: bool = False,
+    vision_size: str = "tiny",
+    heads: int = 4,
+    kv_heads: int = 2,
+    intermediate: Optional[int] = None,
+    model_vocab: Optional[int] = None,
+    vision_hidden: Optional[int] = None,
+):
     import transformers
     from transformers import Qwen2VLImageProcessorPil
 
@@ -185,55 +297,112 @@ def _tiny_qwen2_vl(tok, seed: int, hidden: int, layers: int, frame_side: int, v2
 
     ids = {t: tok.convert_tokens_to_ids(t) for t in QWEN2_VL_SPECIAL}
     head_dim = hidden // heads
-    half = head_dim // 2                         # mrope sections split head_dim/2 into t/h/w
+    half = head_dim // 2  # mrope sections split head_dim/2 into t/h/w
     mrope = [half - 2 * (half * 3 // 8), half * 3 // 8, half * 3 // 8]
     full = vision_size == "full"  # the released checkpoints' vision tower (patch 14, 32 blocks, 1280 wide)
     patch = 14 if full else 4
     if v2_5:  # Qwen2.5-VL: SwiGLU vision blocks, window attention, merger to out_hidden_size
-        vision = dict(depth=1, hidden_size=32, out_hidden_size=hidden, intermediate_size=64, num_heads=2,
-                      patch_size=4, spatial_merge_size=2, temporal_patch_size=2, in_channels=3, window_size=16,
-                      fullatt_block_indexes=[0], tokens_per_second=2)
+        vision = dict(
+            depth=1,
+            hidden_size=32,
+            out_hidden_size=hidden,
+            intermediate_size=64,
+            num_heads=2,
+            patch_size=4,
+            spatial_merge_size=2,
+            temporal_patch_size=2,
+            in_channels=3,
+            window_size=16,
+            fullatt_block_indexes=[0],
+            tokens_per_second=2,
+        )
         if full:  # Qwen2.5-VL-3B/7B's vision config
-            vision.update(depth=32, hidden_size=1280, intermediate_size=3420, num_heads=16, patch_size=14,
-                          window_size=112, fullatt_block_indexes=[7, 15, 23, 31])
+            vision.update(
+                depth=32,
+                hidden_size=1280,
+                intermediate_size=3420,
+                num_heads=16,
+                patch_size=14,
+                window_size=112,
+                fullatt_block_indexes=[7, 15, 23, 31],
+            )
             if vision_hidden:  # same depth, windows and heads; narrower (3420/1280 keeps the MLP ratio)
                 vision.update(hidden_size=vision_hidden, intermediate_size=vision_hidden * 3420 // 1280)
-        cfg_cls, model_cls, proc_cls = (transformers.Qwen2_5_VLConfig, transformers.Qwen2_5_VLForConditionalGeneration,
-                                        transformers.Qwen2_5_VLProcessor)
+        cfg_cls, model_cls, proc_cls = (
+            transformers.Qwen2_5_VLConfig,
+            transformers.Qwen2_5_VLForConditionalGeneration,
+            transformers.Qwen2_5_VLProcessor,
+        )
     else:
-        vision = dict(depth=1, embed_dim=32, hidden_size=hidden, num_heads=2, mlp_ratio=2, patch_size=4,
-                      spatial_merge_size=2, temporal_patch_size=2, in_channels=3)
+        vision = dict(
+            depth=1,
+            embed_dim=32,
+            hidden_size=hidden,
+            num_heads=2,
+            mlp_ratio=2,
+            patch_size=4,
+            spatial_merge_size=2,
+            temporal_patch_size=2,
+            in_channels=3,
+        )
         if full:  # Qwen2-VL-2B/7B's vision config
             vision.update(depth=32, embed_dim=vision_hidden or 1280, num_heads=16, mlp_ratio=4, patch_size=14)
-        cfg_cls, model_cls, proc_cls = (transformers.Qwen2VLConfig, transformers.Qwen2VLForConditionalGeneration,
-                                        transformers.Qwen2VLProcessor)
+        cfg_cls, model_cls, proc_cls = (
+            transformers.Qwen2VLConfig,
+            transformers.Qwen2VLForConditionalGeneration,
+            transformers.Qwen2VLProcessor,
+        )
     cfg = cfg_cls(
         text_config=dict(
-            vocab_size=max(_round_up(len(tok)), model_vocab or 0), hidden_size=hidden,
+            vocab_size=max(_round_up(len(tok)), model_vocab or 0),
+            hidden_size=hidden,
             intermediate_size=intermediate or hidden * 2,
-            num_hidden_layers=layers, num_attention_heads=heads, num_key_value_heads=kv_heads,
-            max_position_embeddings=4096, rms_norm_eps=1e-6, tie_word_embeddings=False,
+            num_hidden_layers=layers,
+            num_attention_heads=heads,
+            num_key_value_heads=kv_heads,
+            max_position_embeddings=4096,
+            rms_norm_eps=1e-6,
+            tie_word_embeddings=False,
             rope_parameters={"rope_type": "default", "rope_theta": 10000.0, "mrope_section": mrope},
-            bos_token_id=ids["<|endoftext|>"], eos_token_id=ids["<|im_end|>"], pad_token_id=ids["<|endoftext|>"],
+            bos_token_id=ids["<|endoftext|>"],
+            eos_token_id=ids["<|im_end|>"],
+            pad_token_id=ids["<|endoftext|>"],
         ),
         vision_config=vision,
-        image_token_id=ids["<|image_pad|>"], video_token_id=ids["<|video_pad|>"],
-        vision_start_token_id=ids["<|vision_start|>"], vision_end_token_id=ids["<|vision_end|>"],
+        image_token_id=ids["<|image_pad|>"],
+        video_token_id=ids["<|video_pad|>"],
+        vision_start_token_id=ids["<|vision_start|>"],
+        vision_end_token_id=ids["<|vision_end|>"],
     )
     model = model_cls(cfg)
     factor = patch * 2  # patch * merge
     # frames of any size are resized to at most frame_side^2 pixels (tiny CPU cost), at least one merge window
     size = {"shortest_edge": factor * factor, "longest_edge": frame_side * frame_side}
-    image_processor = Qwen2VLImageProcessorPil(
-        size=size, patch_size=patch, temporal_patch_size=2, merge_size=2)
-    video_cfg = dict(size=size, patch_size=patch, temporal_patch_size=2, merge_size=2, min_frames=2, max_frames=256,
-                     cap_pixels_per_frame=False, do_resize=True, do_rescale=True, do_normalize=True,
-                     rescale_factor=1 / 255, image_mean=TorchOnlyQwen2VLVideoProcessor.image_mean,
-                     image_std=TorchOnlyQwen2VLVideoProcessor.image_std, resample=3,
-                     do_convert_rgb=True, do_sample_frames=False)
-    processor = proc_cls(image_processor=image_processor, tokenizer=tok,
-                         video_processor=TorchOnlyQwen2VLVideoProcessor(**video_cfg),
-                         chat_template=QWEN2_VL_CHAT_TEMPLATE)
+    image_processor = Qwen2VLImageProcessorPil(size=size, patch_size=patch, temporal_patch_size=2, merge_size=2)
+    video_cfg = dict(
+        size=size,
+        patch_size=patch,
+        temporal_patch_size=2,
+        merge_size=2,
+        min_frames=2,
+        max_frames=256,
+        cap_pixels_per_frame=False,
+        do_resize=True,
+        do_rescale=True,
+        do_normalize=True,
+        rescale_factor=1 / 255,
+        image_mean=TorchOnlyQwen2VLVideoProcessor.image_mean,
+        image_std=TorchOnlyQwen2VLVideoProcessor.image_std,
+        resample=3,
+        do_convert_rgb=True,
+        do_sample_frames=False,
+    )
+    processor = proc_cls(
+        image_processor=image_processor,
+        tokenizer=tok,
+        video_processor=TorchOnlyQwen2VLVideoProcessor(**video_cfg),
+        chat_template=QWEN2_VL_CHAT_TEMPLATE,
+    )
     return model, processor
 
 
@@ -249,45 +418,97 @@ def _tiny_llava_onevision(tok, seed: int, hidden: int, layers: int, frame_side: 
 
     ids = {t: tok.convert_tokens_to_ids(t) for t in LLAVA_OV_SPECIAL}
     image_size, patch = 32, 8
-    pinpoints = [[image_size, image_size], [image_size, 2 * image_size], [2 * image_size, image_size],
-                 [2 * image_size, 2 * image_size]]
+    pinpoints = [
+        [image_size, image_size],
+        [image_size, 2 * image_size],
+        [2 * image_size, image_size],
+        [2 * image_size, 2 * image_size],
+    ]
     cfg = LlavaOnevisionConfig(
-        vision_config=dict(model_type="siglip_vision_model", hidden_size=32, intermediate_size=64,
-                           num_hidden_layers=1, num_attention_heads=2, image_size=image_size, patch_size=patch,
-                           vision_use_head=False),
-        text_config=dict(model_type="qwen2", vocab_size=_round_up(len(tok)), hidden_size=hidden,
-                         intermediate_size=hidden * 2, num_hidden_layers=layers, num_attention_heads=4,
-                         num_key_value_heads=2, max_position_embeddings=4096, tie_word_embeddings=False,
-                         bos_token_id=ids["<|endoftext|>"], eos_token_id=ids["<|im_end|>"],
-                         pad_token_id=ids["<|endoftext|>"]),
-        image_token_index=ids["<image>"], video_token_index=ids["<video>"],
-        vision_feature_select_strategy="full", vision_feature_layer=-1, image_grid_pinpoints=pinpoints,
-        vision_aspect_ratio="anyres_max_9", tie_word_embeddings=False,
+        vision_config=dict(
+            model_type="siglip_vision_model",
+            hidden_size=32,
+            intermediate_size=64,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            image_size=image_size,
+            patch_size=patch,
+            vision_use_head=False,
+        ),
+        text_config=dict(
+            model_type="qwen2",
+            vocab_size=_round_up(len(tok)),
+            hidden_size=hidden,
+            intermediate_size=hidden * 2,
+            num_hidden_layers=layers,
+            num_attention_heads=4,
+            num_key_value_heads=2,
+            max_position_embeddings=4096,
+            tie_word_embeddings=False,
+            bos_token_id=ids["<|endoftext|>"],
+            eos_token_id=ids["<|im_end|>"],
+            pad_token_id=ids["<|endoftext|>"],
+        ),
+        image_token_index=ids["<image>"],
+        video_token_index=ids["<video>"],
+        vision_feature_select_strategy="full",
+        vision_feature_layer=-1,
+        image_grid_pinpoints=pinpoints,
+        vision_aspect_ratio="anyres_max_9",
+        tie_word_embeddings=False,
     )
     model = LlavaOnevisionForConditionalGeneration(cfg)
     image_processor = LlavaOnevisionImageProcessorPil(
-        size={"height": image_size, "width": image_size}, image_grid_pinpoints=pinpoints, do_pad=True)
-    video_cfg = dict(size={"height": image_size, "width": image_size}, do_resize=True, do_rescale=True,
-                     do_normalize=True, rescale_factor=1 / 255,
-                     image_mean=TorchOnlyLlavaOnevisionVideoProcessor.image_mean,
-                     image_std=TorchOnlyLlavaOnevisionVideoProcessor.image_std, resample=3,
-                     do_convert_rgb=True, do_sample_frames=False)
-    extra = dict(num_image_tokens=(image_size // patch) ** 2, vision_feature_select_strategy="full",
-                 vision_aspect_ratio="anyres_max_9")
-    processor = LlavaOnevisionProcessor(image_processor=image_processor, tokenizer=tok,
-                                        video_processor=TorchOnlyLlavaOnevisionVideoProcessor(**video_cfg),
-                                        chat_template=LLAVA_OV_CHAT_TEMPLATE, **extra)
+        size={"height": image_size, "width": image_size}, image_grid_pinpoints=pinpoints, do_pad=True
+    )
+    video_cfg = dict(
+        size={"height": image_size, "width": image_size},
+        do_resize=True,
+        do_rescale=True,
+        do_normalize=True,
+        rescale_factor=1 / 255,
+        image_mean=TorchOnlyLlavaOnevisionVideoProcessor.image_mean,
+        image_std=TorchOnlyLlavaOnevisionVideoProcessor.image_std,
+        resample=3,
+        do_convert_rgb=True,
+        do_sample_frames=False,
+    )
+    extra = dict(
+        num_image_tokens=(image_size // patch) ** 2,
+        vision_feature_select_strategy="full",
+        vision_aspect_ratio="anyres_max_9",
+    )
+    processor = LlavaOnevisionProcessor(
+        image_processor=image_processor,
+        tokenizer=tok,
+        video_processor=TorchOnlyLlavaOnevisionVideoProcessor(**video_cfg),
+        chat_template=LLAVA_OV_CHAT_TEMPLATE,
+        **extra,
+    )
     return model, processor
 
 
 TINY_ARCHITECTURES = ("qwen2_vl", "qwen2_5_vl", "llava_onevision")
 
 
-def build_tiny_model(out_dir: str | Path, family: str = "qwen2_vl", seed: int = 0, hidden: int = 64,
-                     layers: int = 2, frame_side: int = 64, vocab_size: int = 1024, overwrite: bool = False,
-                     heads: int = 4, kv_heads: int = 2, intermediate: Optional[int] = None,
-                     vision: str = "tiny", model_vocab: Optional[int] = None, dtype: Optional[str] = None,
-                     device: Optional[str] = None, vision_hidden: Optional[int] = None) -> Path:
+def build_tiny_model(
+    out_dir: str | Path,
+    family: str = "qwen2_vl",
+    seed: int = 0,
+    hidden: int = 64,
+    layers: int = 2,
+    frame_side: int = 64,
+    vocab_size: int = 1024,
+    overwrite: bool = False,
+    heads: int = 4,
+    kv_heads: int = 2,
+    intermediate: Optional[int] = None,
+    vision: str = "tiny",
+    model_vocab: Optional[int] = None,
+    dtype: Optional[str] = None,
+    device: Optional[str] = None,
+    vision_hidden: Optional[int] = None,
+) -> Path:
     """Write a tiny random model to out_dir and return the path. `family`: qwen2_vl, qwen2_5_vl (the
     Qwen2.5-VL architecture of the qwen2_vl family) or llava_onevision.
 
@@ -312,11 +533,17 @@ def build_tiny_model(out_dir: str | Path, family: str = "qwen2_vl", seed: int = 
     if vision not in ("tiny", "full"):
         raise ConfigError("vision", f"expected tiny or full, got {vision!r}")
     if heads < 1 or kv_heads < 1 or heads % kv_heads or hidden % heads or (hidden // heads) % 2:
-        raise ConfigError("heads", f"need heads % kv_heads == 0 and hidden / heads even, got hidden "
-                                   f"{hidden}, heads {heads}, kv_heads {kv_heads}")
+        raise ConfigError(
+            "heads",
+            f"need heads % kv_heads == 0 and hidden / heads even, got hidden "
+            f"{hidden}, heads {heads}, kv_heads {kv_heads}",
+        )
     if vision_hidden is not None and (vision != "full" or vision_hidden < 64 or vision_hidden % 64):
-        raise ConfigError("vision_hidden", f"needs --vision full and a multiple of 64 (16 heads, rotary halves), "
-                                           f"got {vision_hidden} with --vision {vision}")
+        raise ConfigError(
+            "vision_hidden",
+            f"needs --vision full and a multiple of 64 (16 heads, rotary halves), "
+            f"got {vision_hidden} with --vision {vision}",
+        )
     if fam.name != "qwen2_vl" and (vision != "tiny" or heads != 4 or kv_heads != 2 or intermediate or model_vocab):
         raise ConfigError("family", "--vision/--heads/--kv-heads/--intermediate/--model-vocab: Qwen2-VL families only")
     out.mkdir(parents=True, exist_ok=True)
@@ -328,10 +555,20 @@ def build_tiny_model(out_dir: str | Path, family: str = "qwen2_vl", seed: int = 
     torch.manual_seed(seed)
     with torch.device(device or "cpu"):
         if fam.name == "qwen2_vl":
-            model, processor = _tiny_qwen2_vl(tok, seed, hidden, layers, frame_side, v2_5=(arch == "qwen2_5_vl"),
-                                              vision_size=vision, heads=heads, kv_heads=kv_heads,
-                                              intermediate=intermediate, model_vocab=model_vocab,
-                                              vision_hidden=vision_hidden)
+            model, processor = _tiny_qwen2_vl(
+                tok,
+                seed,
+                hidden,
+                layers,
+                frame_side,
+                v2_5=(arch == "qwen2_5_vl"),
+                vision_size=vision,
+                heads=heads,
+                kv_heads=kv_heads,
+                intermediate=intermediate,
+                model_vocab=model_vocab,
+                vision_hidden=vision_hidden,
+            )
         else:
             model, processor = _tiny_llava_onevision(tok, seed, hidden, layers, frame_side)
     # A frozen random lm_head at the usual init (std 0.02) bounds every logit by |row|*|normed h| ~ 1.3
@@ -343,14 +580,16 @@ def build_tiny_model(out_dir: str | Path, family: str = "qwen2_vl", seed: int = 
         model.lm_head.weight.normal_(0.0, 0.3 * (64 / hidden) ** 0.5)
     eot, pad = tok.convert_tokens_to_ids("<|im_end|>"), tok.convert_tokens_to_ids("<|endoftext|>")
     model.generation_config = GenerationConfig(
-        eos_token_id=[eot, pad], pad_token_id=pad, do_sample=False, max_new_tokens=16)
+        eos_token_id=[eot, pad], pad_token_id=pad, do_sample=False, max_new_tokens=16
+    )
     if dtype:
         model.to(getattr(torch, dtype))
     model.save_pretrained(out)
     processor.save_pretrained(out)
     (out / "README.md").write_text(
         f"# tiny {arch} (random weights, seed {seed})\n\nBuilt offline by `simsv-stream make-tiny-model "
-        f"--family {arch}` for CPU demos and tests; it learns only what you train it on.\n")
+        f"--family {arch}` for CPU demos and tests; it learns only what you train it on.\n"
+    )
     return out
 
 

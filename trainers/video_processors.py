@@ -16,6 +16,7 @@ Math mirrored from transformers 5.x:
 - LLaVA-OneVision (`LlavaOnevisionVideoProcessor`): bicubic resize of every frame to size
   (height, width), rescale, normalize; pixel_values_videos = (B, T, C, H, W).
 """
+
 from __future__ import annotations
 
 import math
@@ -48,7 +49,9 @@ OPENAI_CLIP_STD = [0.26862954, 0.26130258, 0.27577711]
 def smart_resize(height: int, width: int, factor: int, min_pixels: int, max_pixels: int) -> tuple[int, int]:
     """Same contract as transformers.models.qwen2_vl smart_resize."""
     if max(height, width) / min(height, width) > 200:
-        raise ValueError(f"absolute aspect ratio must be smaller than 200, got {max(height, width) / min(height, width)}")
+        raise ValueError(
+            f"absolute aspect ratio must be smaller than 200, got {max(height, width) / min(height, width)}"
+        )
     h_bar = round(height / factor) * factor
     w_bar = round(width / factor) * factor
     if h_bar * w_bar > max_pixels:
@@ -120,8 +123,14 @@ class _TorchOnlyVideoProcessor(VideoProcessorMixin):
     def from_dict(cls, d: dict[str, Any], **kwargs: Any) -> "_TorchOnlyVideoProcessor":
         return cls(**{**d, **kwargs})
 
-    def __call__(self, videos: Any, video_metadata: Any = None, return_metadata: bool = False,
-                 return_tensors: Any = None, **_: Any) -> BatchFeature:
+    def __call__(
+        self,
+        videos: Any,
+        video_metadata: Any = None,
+        return_metadata: bool = False,
+        return_tensors: Any = None,
+        **_: Any,
+    ) -> BatchFeature:
         """Same contract as transformers' video processors: a list of videos (or one) -> BatchFeature;
         `video_metadata` (fps, frame indices) is passed through when `return_metadata` (Qwen2.5-VL's
         processor reads the sampled fps from it for its temporal positions)."""
@@ -145,17 +154,33 @@ class _TorchOnlyVideoProcessor(VideoProcessorMixin):
         if not (self.do_rescale or self.do_normalize):
             return x
         c = x.shape[1]
-        return _normalize(x, self.rescale_factor if self.do_rescale else 1.0,
-                          self.image_mean if self.do_normalize else [0.0] * c,
-                          self.image_std if self.do_normalize else [1.0] * c)
+        return _normalize(
+            x,
+            self.rescale_factor if self.do_rescale else 1.0,
+            self.image_mean if self.do_normalize else [0.0] * c,
+            self.image_std if self.do_normalize else [1.0] * c,
+        )
 
 
 class TorchOnlyQwen2VLVideoProcessor(_TorchOnlyVideoProcessor):
     hf_class_name = "Qwen2VLVideoProcessor"
     model_input_names = ["pixel_values_videos", "video_grid_thw"]
-    _keys = ("size", "patch_size", "temporal_patch_size", "merge_size", "image_mean", "image_std",
-             "rescale_factor", "do_resize", "do_rescale", "do_normalize", "min_frames", "max_frames",
-             "cap_pixels_per_frame", "max_video_tokens")
+    _keys = (
+        "size",
+        "patch_size",
+        "temporal_patch_size",
+        "merge_size",
+        "image_mean",
+        "image_std",
+        "rescale_factor",
+        "do_resize",
+        "do_rescale",
+        "do_normalize",
+        "min_frames",
+        "max_frames",
+        "cap_pixels_per_frame",
+        "max_video_tokens",
+    )
     size = {"shortest_edge": 128 * 28 * 28, "longest_edge": 28 * 28 * 768}
     patch_size = 14
     temporal_patch_size = 2
@@ -178,8 +203,9 @@ class TorchOnlyQwen2VLVideoProcessor(_TorchOnlyVideoProcessor):
         max_pixels = self.size["longest_edge"]
         if self.cap_pixels_per_frame:
             total = int(self.max_video_tokens * factor * factor * 0.9)
-            max_pixels = max(min(max_pixels, total * self.temporal_patch_size // t),
-                             int(self.size["shortest_edge"] * 1.05))
+            max_pixels = max(
+                min(max_pixels, total * self.temporal_patch_size // t), int(self.size["shortest_edge"] * 1.05)
+            )
         return smart_resize(h, w, factor=factor, min_pixels=self.size["shortest_edge"], max_pixels=max_pixels)
 
     def get_num_of_video_patches(self, num_frames: int, height: int, width: int, videos_kwargs=None) -> int:
@@ -227,8 +253,12 @@ class TorchOnlyLlavaOnevisionVideoProcessor(_TorchOnlyVideoProcessor):
             data = {"pixel_values_videos": torch.stack(out, dim=0)}
         else:  # different frame counts: leave a list (the caller must not batch these together)
             data = {"pixel_values_videos": out}
-        return BatchFeature(data=data, tensor_type=return_tensors if len(data["pixel_values_videos"]) and
-                            isinstance(data["pixel_values_videos"], torch.Tensor) else None)
+        return BatchFeature(
+            data=data,
+            tensor_type=return_tensors
+            if len(data["pixel_values_videos"]) and isinstance(data["pixel_values_videos"], torch.Tensor)
+            else None,
+        )
 
 
 TORCH_ONLY_VIDEO_PROCESSORS = {

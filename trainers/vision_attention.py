@@ -16,6 +16,7 @@ and attends to every window in a single call:
 The math is the module's own (qkv, the family's rotary embedding, scale, proj); only the batching changes,
 so outputs equal the per-window reference within floating-point tolerance (tests/test_step_speed.py).
 """
+
 from __future__ import annotations
 
 import sys
@@ -35,9 +36,9 @@ class WindowLayout:
     """Where each window of a packed (S, ...) sequence lies, read once from cu_seqlens."""
 
     lengths: tuple[int, ...]
-    index: Optional[torch.Tensor] = None     # (n, L_max) positions into S (ragged layouts only)
+    index: Optional[torch.Tensor] = None  # (n, L_max) positions into S (ragged layouts only)
     key_mask: Optional[torch.Tensor] = None  # (n, 1, 1, L_max) True where a key is real
-    unpad: Optional[torch.Tensor] = None     # (S,) rows of the flattened padded output, in sequence order
+    unpad: Optional[torch.Tensor] = None  # (S,) rows of the flattened padded output, in sequence order
 
     @property
     def equal(self) -> bool:
@@ -89,8 +90,9 @@ def _flash_varlen() -> Optional[Callable[..., torch.Tensor]]:
     return flash_attn_varlen_func
 
 
-def windowed_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, layout: WindowLayout,
-                       cu_seqlens: torch.Tensor, scale: float) -> torch.Tensor:
+def windowed_attention(
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, layout: WindowLayout, cu_seqlens: torch.Tensor, scale: float
+) -> torch.Tensor:
     """Block-diagonal attention over windows of a packed sequence. q, k, v: (S, H, D) -> (S, H, D)."""
     if q.is_cuda and q.dtype in (torch.float16, torch.bfloat16):
         flash = _flash_varlen()
@@ -109,8 +111,13 @@ def windowed_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, layout
 
 
 def _batched_forward(cache: LayoutCache, rotary: Callable[..., Any]) -> Callable[..., torch.Tensor]:
-    def forward(self: torch.nn.Module, hidden_states: torch.Tensor, cu_seqlens: torch.Tensor,
-                position_embeddings: Optional[tuple[torch.Tensor, torch.Tensor]] = None, **kwargs: Any) -> torch.Tensor:
+    def forward(
+        self: torch.nn.Module,
+        hidden_states: torch.Tensor,
+        cu_seqlens: torch.Tensor,
+        position_embeddings: Optional[tuple[torch.Tensor, torch.Tensor]] = None,
+        **kwargs: Any,
+    ) -> torch.Tensor:
         seq = hidden_states.shape[0]
         q, k, v = self.qkv(hidden_states).reshape(seq, 3, self.num_heads, -1).permute(1, 0, 2, 3).unbind(0)
         cos, sin = position_embeddings

@@ -13,6 +13,7 @@
 * Prompt: VSI-Bench's (`simsv_stream.questions.prompt.format_prompt`: pre-prompt, question, options,
   post-prompt) inside the model's chat template; greedy generation; scored with the VSI-Bench metrics.
 """
+
 from __future__ import annotations
 
 import json
@@ -69,8 +70,11 @@ def find_video(videos: Path, row: dict[str, Any]) -> Path:
         for suf in VIDEO_SUFFIXES:
             if (d / f"{scene}{suf}").is_file():
                 return d / f"{scene}{suf}"
-    raise ConfigError("--videos", f"no video for scene {scene!r} (looked for {dataset + '/' if dataset else ''}"
-                                  f"{scene}.mp4 and {scene}.mp4 under {videos})")
+    raise ConfigError(
+        "--videos",
+        f"no video for scene {scene!r} (looked for {dataset + '/' if dataset else ''}"
+        f"{scene}.mp4 and {scene}.mp4 under {videos})",
+    )
 
 
 def read_video(path: Path, frames: int, max_side: Optional[int] = None) -> np.ndarray:
@@ -140,9 +144,17 @@ def load_model(path: str, dtype: str = "auto", device: Optional[str] = None) -> 
     return model, processor, family
 
 
-def evaluate_model(model_path: str, references: str | Path, videos: Optional[str | Path], frames: int = 16,
-                   batch_size: int = 4, max_new_tokens: int = 16, max_side: Optional[int] = 448,
-                   limit: Optional[int] = None, parse: str = "lmms") -> tuple[Any, dict[str, str]]:
+def evaluate_model(
+    model_path: str,
+    references: str | Path,
+    videos: Optional[str | Path],
+    frames: int = 16,
+    batch_size: int = 4,
+    max_new_tokens: int = 16,
+    max_side: Optional[int] = 448,
+    limit: Optional[int] = None,
+    parse: str = "lmms",
+) -> tuple[Any, dict[str, str]]:
     """Greedy answers for every reference row, scored: (simsv_stream.eval.Report, {id: prediction})."""
     from simsv_stream.eval import evaluate, reference_from_row
 
@@ -167,13 +179,19 @@ def evaluate_model(model_path: str, references: str | Path, videos: Optional[str
         if vp not in cache:
             cache[vp] = read_video(vp, frames, max_side)
         truth: Any = ref.answer
-        qa = QA(ref.question_type, ref.question, str(ref.answer), ref.answer_mode, truth,  # type: ignore[arg-type]
-                list(ref.options) if ref.options else None)
+        qa = QA(
+            ref.question_type,
+            ref.question,
+            str(ref.answer),
+            ref.answer_mode,
+            truth,  # type: ignore[arg-type]
+            list(ref.options) if ref.options else None,
+        )
         samples.append(Sample(i, cache[vp], qa, Provenance(i, 0, 0, "vsibench")))
     preds: dict[str, str] = {}
     t0 = time.perf_counter()
     for k in range(0, len(samples), batch_size):
-        chunk = samples[k:k + batch_size]
+        chunk = samples[k : k + batch_size]
         answers = greedy_answers(model, processor, collator, family, chunk, max_new_tokens)
         for s, a in zip(chunk, answers):
             preds[refs[s.sample_id].id] = a

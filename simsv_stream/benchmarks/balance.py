@@ -35,6 +35,7 @@ other hosts (``simsv-stream workers --connect tcp://TRAINER:PORT -n N``).
 
 Used by ``simsv-stream bench balance`` and ``bench/balance.py``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -57,16 +58,41 @@ STAGES = ("house", "walkthrough", "render", "annotate", "questions", "encode")
 FLEET_STAGES = ("house", "walkthrough", "render", "annotate")
 KNOBS = ("frames", "size", "questions_per_episode", "codec")
 DEFAULT_WORKERS = (1, 2, 4)
-DEFAULT_SWEEP = {"frames": ("8", "16", "32"), "size": ("224x224", "384x384"), "questions_per_episode": ("1", "5"),
-                 "codec": ("raw", "jpeg")}
-DEFAULTS = dict(workers=DEFAULT_WORKERS, steps=20, warmup=3, sweep_steps=8, capacity_s=4.0, point_timeout=45.0,
-                baseline_samples=None, sweep=DEFAULT_SWEEP, scales={})
-QUICK = dict(workers=(1, 2), steps=4, warmup=1, sweep_steps=3, capacity_s=1.5, point_timeout=20.0, baseline_samples=8,
-             sweep={"frames": ("8", "12"), "size": ("48x48", "64x64"), "questions_per_episode": ("1", "2"),
-                    "codec": ("raw", "jpeg")},
-             # 8 frames, not fewer: appearance_order (in the 3q mix) needs 4 categories first seen in 4
-             # different frames, which 4-frame walkthroughs almost never give
-             scales={"frames": 8, "size": "48x48", "rooms": "1-2"})
+DEFAULT_SWEEP = {
+    "frames": ("8", "16", "32"),
+    "size": ("224x224", "384x384"),
+    "questions_per_episode": ("1", "5"),
+    "codec": ("raw", "jpeg"),
+}
+DEFAULTS = dict(
+    workers=DEFAULT_WORKERS,
+    steps=20,
+    warmup=3,
+    sweep_steps=8,
+    capacity_s=4.0,
+    point_timeout=45.0,
+    baseline_samples=None,
+    sweep=DEFAULT_SWEEP,
+    scales={},
+)
+QUICK = dict(
+    workers=(1, 2),
+    steps=4,
+    warmup=1,
+    sweep_steps=3,
+    capacity_s=1.5,
+    point_timeout=20.0,
+    baseline_samples=8,
+    sweep={
+        "frames": ("8", "12"),
+        "size": ("48x48", "64x64"),
+        "questions_per_episode": ("1", "2"),
+        "codec": ("raw", "jpeg"),
+    },
+    # 8 frames, not fewer: appearance_order (in the 3q mix) needs 4 categories first seen in 4
+    # different frames, which 4-frame walkthroughs almost never give
+    scales={"frames": 8, "size": "48x48", "rooms": "1-2"},
+)
 WAIT_THRESHOLD = 0.01
 
 
@@ -85,24 +111,24 @@ class Point:
     questions_per_episode: int
     codec: str
     batch_size: int
-    steps: int = 0                  # measured training steps
-    samples: int = 0                # trained samples in the window
-    wall_s: float = 0.0             # window wall time
-    wait_s: float = 0.0             # time blocked in next() during the window
-    step_s: float = 0.0             # mean time of the training step itself (no wait)
-    produced: int = 0               # samples arrived at the dispatcher during the window
-    capacity_sps: Optional[float] = None   # fleet alone (no training step)
+    steps: int = 0  # measured training steps
+    samples: int = 0  # trained samples in the window
+    wall_s: float = 0.0  # window wall time
+    wait_s: float = 0.0  # time blocked in next() during the window
+    step_s: float = 0.0  # mean time of the training step itself (no wait)
+    produced: int = 0  # samples arrived at the dispatcher during the window
+    capacity_sps: Optional[float] = None  # fleet alone (no training step)
     capacity_worker_ms: Optional[float] = None  # worker ms per sample during the capacity window
-    ttfb_s: float = 0.0             # dispatcher start (fleet spawn) -> first batch
-    stage_ms: dict[str, float] = field(default_factory=dict)   # per sample, amortized
+    ttfb_s: float = 0.0  # dispatcher start (fleet spawn) -> first batch
+    stage_ms: dict[str, float] = field(default_factory=dict)  # per sample, amortized
     transport_ms: Optional[float] = None
-    latency_ms: Optional[float] = None     # order written -> sample received (mean)
+    latency_ms: Optional[float] = None  # order written -> sample received (mean)
     bytes_per_sample: float = 0.0
     in_flight_mean: float = 0.0
     in_flight_max: int = 0
     trainer_rss_mb: float = 0.0
     workers_rss_mb: float = 0.0
-    knob: str = ""                  # "" for the worker sweep, else the swept knob
+    knob: str = ""  # "" for the worker sweep, else the swept knob
     note: str = ""
 
     @property
@@ -133,8 +159,13 @@ class Point:
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
-        d.update(consumed_sps=self.consumed_sps, produced_sps=self.produced_sps, wait_frac=self.wait_frac,
-                 render_ms=self.render_ms, busy=self.busy)
+        d.update(
+            consumed_sps=self.consumed_sps,
+            produced_sps=self.produced_sps,
+            wait_frac=self.wait_frac,
+            render_ms=self.render_ms,
+            busy=self.busy,
+        )
         return d
 
     @classmethod
@@ -149,11 +180,11 @@ class Baseline:
     export_workers: int
     export_s: float
     disk_bytes: int
-    read_ttfb_s: float              # DataLoader: iter() -> first batch
-    read_s: float                   # all samples read back (no training step)
+    read_ttfb_s: float  # DataLoader: iter() -> first batch
+    read_s: float  # all samples read back (no training step)
     loader_workers: int
-    stream_ttfb_s: float            # stream: dispatcher start -> first batch (same workers)
-    stream_sps: Optional[float]     # stream capacity (no step) at the same workers
+    stream_ttfb_s: float  # stream: dispatcher start -> first batch (same workers)
+    stream_sps: Optional[float]  # stream capacity (no step) at the same workers
     stream_bytes_per_sample: float
 
     @property
@@ -173,11 +204,11 @@ class Baseline:
 @dataclass
 class Recommendation:
     threshold: float
-    workers: Optional[int]          # smallest measured worker count with data-wait < threshold
-    target_sps: float               # samples/s the trainer would consume at zero wait
-    per_worker_sps: float           # fleet capacity per worker (from the 1-worker run when measured)
-    projected_workers: int          # ceil(target / per-worker rate)
-    local_workers: int              # workers this host can run beside the trainer (cores - 1)
+    workers: Optional[int]  # smallest measured worker count with data-wait < threshold
+    target_sps: float  # samples/s the trainer would consume at zero wait
+    per_worker_sps: float  # fleet capacity per worker (from the 1-worker run when measured)
+    projected_workers: int  # ceil(target / per-worker rate)
+    local_workers: int  # workers this host can run beside the trainer (cores - 1)
     render_bound: bool
     bottleneck: str
     text: str
@@ -190,8 +221,9 @@ class Recommendation:
 # pure logic: recommendation, tables, plot (tested on measured inputs)
 
 
-def target_rate(points: Sequence[Point], batch_size: int, model_step_ms: Optional[float] = None,
-                target_sps: Optional[float] = None) -> tuple[float, float]:
+def target_rate(
+    points: Sequence[Point], batch_size: int, model_step_ms: Optional[float] = None, target_sps: Optional[float] = None
+) -> tuple[float, float]:
     """(target samples/s, step seconds): batch / step time. The step time is ``model_step_ms`` when
     given, else the least-contended measured step (the smallest mean over the worker sweep)."""
     if model_step_ms is not None:
@@ -204,9 +236,15 @@ def target_rate(points: Sequence[Point], batch_size: int, model_step_ms: Optiona
     return (batch_size / step_s if step_s > 0 else math.inf), step_s
 
 
-def recommend(points: Sequence[Point], batch_size: int, *, model_step_ms: Optional[float] = None,
-              target_sps: Optional[float] = None, threshold: float = WAIT_THRESHOLD,
-              cores: Optional[int] = None) -> Recommendation:
+def recommend(
+    points: Sequence[Point],
+    batch_size: int,
+    *,
+    model_step_ms: Optional[float] = None,
+    target_sps: Optional[float] = None,
+    threshold: float = WAIT_THRESHOLD,
+    cores: Optional[int] = None,
+) -> Recommendation:
     """The smallest worker count whose data-wait fraction is under ``threshold``; when none is, whether
     the fleet is render-bound (its capacity is below the target) and how many workers the target needs
     at the measured per-worker rate, and how many of those must run on other hosts."""
@@ -230,39 +268,63 @@ def recommend(points: Sequence[Point], batch_size: int, *, model_step_ms: Option
     tgt_txt = f"{target:.1f} samples/s (batch {batch_size} / {step_txt})" if math.isfinite(target) else "unbounded"
     if ok:
         p = ok[0]
-        return Recommendation(threshold, p.workers, target, per_worker, projected, local, False, "trainer",
-                              f"{p.workers} worker(s): data-wait {100 * p.wait_frac:.2f}% < {100 * threshold:g}% at "
-                              f"{p.consumed_sps:.1f} samples/s consumed; the training step is the bottleneck "
-                              f"(target {tgt_txt}; per worker {per_worker:.2f} samples/s, so "
-                              f"{projected} worker(s) is the render-side minimum).")
+        return Recommendation(
+            threshold,
+            p.workers,
+            target,
+            per_worker,
+            projected,
+            local,
+            False,
+            "trainer",
+            f"{p.workers} worker(s): data-wait {100 * p.wait_frac:.2f}% < {100 * threshold:g}% at "
+            f"{p.consumed_sps:.1f} samples/s consumed; the training step is the bottleneck "
+            f"(target {tgt_txt}; per worker {per_worker:.2f} samples/s, so "
+            f"{projected} worker(s) is the render-side minimum).",
+        )
     worst = sweep[-1]
     cap_point = max(sweep, key=lambda p: p.capacity_sps or p.produced_sps)
     busy = cap_point.busy
     remote = max(0, projected - local)
-    wait_txt = (f"no measured worker count keeps data-wait under {100 * threshold:g}% (at {worst.workers} worker(s): "
-                f"{100 * worst.wait_frac:.1f}%, {worst.consumed_sps:.1f} samples/s consumed of a target of {tgt_txt})")
-    proj = (f" Projected: {projected} worker(s) for the target at {per_worker:.2f} samples/s per worker "
+    wait_txt = (
+        f"no measured worker count keeps data-wait under {100 * threshold:g}% (at {worst.workers} worker(s): "
+        f"{100 * worst.wait_frac:.1f}%, {worst.consumed_sps:.1f} samples/s consumed of a target of {tgt_txt})"
+    )
+    proj = (
+        (
+            f" Projected: {projected} worker(s) for the target at {per_worker:.2f} samples/s per worker "
             f"(= target / per-worker rate, one core each); this host runs about {local} beside the trainer, so start "
             f"{remote} on other hosts: `simsv-stream workers --connect tcp://TRAINER:PORT -n N` (bind the trainer's "
-            f"stream.endpoint beyond loopback with stream.curve_keys).") if projected else ""
-    pipeline_txt = ("the trainer-side pipeline (decode + encode in data.map_workers processes or threads, collate, "
-                    "the dispatcher thread) or CPU shared by the trainer and the workers on this host")
+            f"stream.endpoint beyond loopback with stream.curve_keys)."
+        )
+        if projected
+        else ""
+    )
+    pipeline_txt = (
+        "the trainer-side pipeline (decode + encode in data.map_workers processes or threads, collate, "
+        "the dispatcher thread) or CPU shared by the trainer and the workers on this host"
+    )
     if best_cap >= target * 0.98:
         render_bound, bottleneck = False, "pipeline/cpu"
-        text = (f"not render-bound, still waiting: {wait_txt}, although the fleet can make {best_cap:.1f} samples/s; "
-                f"{pipeline_txt} is the bottleneck (try more data.map_workers, codec raw, or workers on other hosts "
-                f"to free this host's cores).")
+        text = (
+            f"not render-bound, still waiting: {wait_txt}, although the fleet can make {best_cap:.1f} samples/s; "
+            f"{pipeline_txt} is the bottleneck (try more data.map_workers, codec raw, or workers on other hosts "
+            f"to free this host's cores)."
+        )
     elif busy is None or busy >= 0.6:
         render_bound, bottleneck = True, "render"
-        text = (f"render-bound: {wait_txt}; the fleet makes at most {best_cap:.1f} samples/s here "
-                f"({cap_point.workers} worker(s){'' if busy is None else f', busy {100 * busy:.0f}% of the time'})."
-                + proj)
+        text = (
+            f"render-bound: {wait_txt}; the fleet makes at most {best_cap:.1f} samples/s here "
+            f"({cap_point.workers} worker(s){'' if busy is None else f', busy {100 * busy:.0f}% of the time'})." + proj
+        )
     else:
         render_bound, bottleneck = False, "pipeline/cpu"
-        text = (f"downstream-bound: {wait_txt}; the fleet makes at most {best_cap:.1f} samples/s but its workers are "
-                f"busy only {100 * busy:.0f}% of the time at {cap_point.workers} worker(s), so {pipeline_txt} limits "
-                f"the rate: more workers on this host will not help." + proj.replace(" Projected:", " Once that is "
-                "fixed, projected:"))
+        text = (
+            f"downstream-bound: {wait_txt}; the fleet makes at most {best_cap:.1f} samples/s but its workers are "
+            f"busy only {100 * busy:.0f}% of the time at {cap_point.workers} worker(s), so {pipeline_txt} limits "
+            f"the rate: more workers on this host will not help."
+            + proj.replace(" Projected:", " Once that is fixed, projected:")
+        )
     return Recommendation(threshold, None, target, per_worker, projected, local, render_bound, bottleneck, text)
 
 
@@ -289,28 +351,60 @@ def _md(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 def main_table(points: Sequence[Point]) -> str:
     rows = []
     for p in sorted((p for p in points if not p.knob), key=lambda p: p.workers):
-        rows.append([str(p.workers), _f(p.consumed_sps), _f(p.produced_sps), _f(p.capacity_sps),
-                     _f(100 * p.wait_frac, "{:.1f}%"), _f(1000 * p.step_s, "{:.0f}"),
-                     _f(None if p.busy is None else 100 * p.busy, "{:.0f}%"),
-                     f"{p.in_flight_mean:.1f} / {p.in_flight_max}", _f(p.latency_ms, "{:.0f}"),
-                     _f(p.trainer_rss_mb, "{:.0f}"), _f(p.workers_rss_mb, "{:.0f}"), str(p.steps)])
-    return _md(["workers", "consumed/s", "produced/s", "capacity/s", "data-wait", "step ms", "workers busy",
-                "in flight mean/max",
-                "latency ms", "trainer RSS MB", "workers RSS MB", "steps"], rows)
+        rows.append(
+            [
+                str(p.workers),
+                _f(p.consumed_sps),
+                _f(p.produced_sps),
+                _f(p.capacity_sps),
+                _f(100 * p.wait_frac, "{:.1f}%"),
+                _f(1000 * p.step_s, "{:.0f}"),
+                _f(None if p.busy is None else 100 * p.busy, "{:.0f}%"),
+                f"{p.in_flight_mean:.1f} / {p.in_flight_max}",
+                _f(p.latency_ms, "{:.0f}"),
+                _f(p.trainer_rss_mb, "{:.0f}"),
+                _f(p.workers_rss_mb, "{:.0f}"),
+                str(p.steps),
+            ]
+        )
+    return _md(
+        [
+            "workers",
+            "consumed/s",
+            "produced/s",
+            "capacity/s",
+            "data-wait",
+            "step ms",
+            "workers busy",
+            "in flight mean/max",
+            "latency ms",
+            "trainer RSS MB",
+            "workers RSS MB",
+            "steps",
+        ],
+        rows,
+    )
 
 
 def stage_table(points: Sequence[Point]) -> str:
     rows = []
     for p in points:
         name = f"{p.workers} worker(s)" if not p.knob else f"{p.knob}={_knob_value(p)}"
-        rows.append([name] + [_f(p.stage_ms.get(s), "{:.1f}") for s in STAGES] +
-                    [_f(p.render_ms, "{:.1f}"), _f(p.transport_ms, "{:.2f}"), _bytes(p.bytes_per_sample)])
+        rows.append(
+            [name]
+            + [_f(p.stage_ms.get(s), "{:.1f}") for s in STAGES]
+            + [_f(p.render_ms, "{:.1f}"), _f(p.transport_ms, "{:.2f}"), _bytes(p.bytes_per_sample)]
+        )
     return _md(["run"] + [f"{s} ms" for s in STAGES] + ["total ms", "transport ms", "bytes/sample"], rows)
 
 
 def _knob_value(p: Point) -> str:
-    return {"frames": str(p.frames), "size": p.size, "questions_per_episode": str(p.questions_per_episode),
-            "codec": p.codec}.get(p.knob, p.label)
+    return {
+        "frames": str(p.frames),
+        "size": p.size,
+        "questions_per_episode": str(p.questions_per_episode),
+        "codec": p.codec,
+    }.get(p.knob, p.label)
 
 
 def sweep_table(points: Sequence[Point]) -> str:
@@ -318,43 +412,95 @@ def sweep_table(points: Sequence[Point]) -> str:
     for p in points:
         if not p.knob:
             continue
-        rows.append([p.knob, _knob_value(p), f"{p.frames}x{p.size} q{p.questions_per_episode} {p.codec}", str(p.workers),
-                     _f(p.render_ms, "{:.1f}"), _bytes(p.bytes_per_sample), _f(p.capacity_sps), _f(p.consumed_sps),
-                     _f(100 * p.wait_frac, "{:.1f}%"), _f(1000 * p.step_s, "{:.0f}")])
-    return _md(["knob", "value", "scales", "workers", "worker ms/sample", "bytes/sample", "capacity/s", "consumed/s",
-                "data-wait", "step ms"], rows)
+        rows.append(
+            [
+                p.knob,
+                _knob_value(p),
+                f"{p.frames}x{p.size} q{p.questions_per_episode} {p.codec}",
+                str(p.workers),
+                _f(p.render_ms, "{:.1f}"),
+                _bytes(p.bytes_per_sample),
+                _f(p.capacity_sps),
+                _f(p.consumed_sps),
+                _f(100 * p.wait_frac, "{:.1f}%"),
+                _f(1000 * p.step_s, "{:.0f}"),
+            ]
+        )
+    return _md(
+        [
+            "knob",
+            "value",
+            "scales",
+            "workers",
+            "worker ms/sample",
+            "bytes/sample",
+            "capacity/s",
+            "consumed/s",
+            "data-wait",
+            "step ms",
+        ],
+        rows,
+    )
 
 
 def baseline_table(b: Baseline) -> str:
     rows = [
-        ["stream (fleet -> ZeroMQ -> torchdata)", f"{b.stream_ttfb_s:.2f} s", _f(b.stream_sps), "0 B",
-         _bytes(b.stream_bytes_per_sample) + " on the wire"],
-        [f"materialize: export {b.samples} samples ({b.export_workers} processes)", f"{b.export_s:.2f} s (all of it)",
-         _f(b.export_sps), _bytes(b.disk_bytes), _bytes(b.disk_bytes / max(1, b.samples)) + " on disk"],
-        [f"materialized: DataLoader({b.loader_workers} workers) decoding mp4", f"{b.export_s + b.read_ttfb_s:.2f} s "
-         f"(export + {b.read_ttfb_s:.2f} s)", _f(b.read_sps), _bytes(b.disk_bytes), "-"],
+        [
+            "stream (fleet -> ZeroMQ -> torchdata)",
+            f"{b.stream_ttfb_s:.2f} s",
+            _f(b.stream_sps),
+            "0 B",
+            _bytes(b.stream_bytes_per_sample) + " on the wire",
+        ],
+        [
+            f"materialize: export {b.samples} samples ({b.export_workers} processes)",
+            f"{b.export_s:.2f} s (all of it)",
+            _f(b.export_sps),
+            _bytes(b.disk_bytes),
+            _bytes(b.disk_bytes / max(1, b.samples)) + " on disk",
+        ],
+        [
+            f"materialized: DataLoader({b.loader_workers} workers) decoding mp4",
+            f"{b.export_s + b.read_ttfb_s:.2f} s (export + {b.read_ttfb_s:.2f} s)",
+            _f(b.read_sps),
+            _bytes(b.disk_bytes),
+            "-",
+        ],
     ]
     return _md(["path", "time to first batch", "samples/s (no train step)", "disk", "bytes/sample"], rows)
 
 
-def format_report(points: Sequence[Point], rec: Recommendation, meta: dict[str, Any],
-                  baseline: Optional[Baseline] = None) -> str:
+def format_report(
+    points: Sequence[Point], rec: Recommendation, meta: dict[str, Any], baseline: Optional[Baseline] = None
+) -> str:
     lines = ["# Render-vs-train balance", ""]
     lines += [f"- {k}: {v}" for k, v in meta.items()]
-    lines += ["", "## Recommendation", "", rec.text, "",
-              "## Workers (main table)", "",
-              "consumed = trained samples/s; produced = samples/s arriving from the workers while training "
-              "(the credit throttles it to consumption when the trainer is the bottleneck); capacity = the same "
-              "fleet with no training step; data-wait = time blocked in the loader's next() / wall time; step ms = "
-              "the training step alone; workers busy = capacity x worker ms per sample / workers (near 100%: the "
-              "workers are the limit); latency = order written -> sample received.", "",
-              main_table(points), "",
-              "## Worker time per sample by stage", "",
-              "house/walkthrough/render/annotate: from the workers' provenance (amortized per sample: an episode "
-              "reused for several questions costs 0, a retried one counts); questions/encode: not in the provenance, "
-              "timed in the bench process with the worker's Producer and the wire encoder on the same orders; "
-              "transport: wire send -> validated, decoded sample over loopback (probe, same message size and codec).",
-              "", stage_table(points), ""]
+    lines += [
+        "",
+        "## Recommendation",
+        "",
+        rec.text,
+        "",
+        "## Workers (main table)",
+        "",
+        "consumed = trained samples/s; produced = samples/s arriving from the workers while training "
+        "(the credit throttles it to consumption when the trainer is the bottleneck); capacity = the same "
+        "fleet with no training step; data-wait = time blocked in the loader's next() / wall time; step ms = "
+        "the training step alone; workers busy = capacity x worker ms per sample / workers (near 100%: the "
+        "workers are the limit); latency = order written -> sample received.",
+        "",
+        main_table(points),
+        "",
+        "## Worker time per sample by stage",
+        "",
+        "house/walkthrough/render/annotate: from the workers' provenance (amortized per sample: an episode "
+        "reused for several questions costs 0, a retried one counts); questions/encode: not in the provenance, "
+        "timed in the bench process with the worker's Producer and the wire encoder on the same orders; "
+        "transport: wire send -> validated, decoded sample over loopback (probe, same message size and codec).",
+        "",
+        stage_table(points),
+        "",
+    ]
     if any(p.knob for p in points):
         lines += ["## Scale knobs (one at a time around the config's scales)", "", sweep_table(points), ""]
     if baseline is not None:
@@ -421,17 +567,23 @@ def plot(points: Sequence[Point], rec: Recommendation, path: str | Path) -> None
 
 @dataclass
 class BenchSetup:
-    stream: Any                   # StreamConfig (scales, mix, backend, credit, codec, seed)
+    stream: Any  # StreamConfig (scales, mix, backend, credit, codec, seed)
     batch_size: int
     map_workers: int
     prefetch: int
-    run_config: Any = None        # trainers RunConfig (model mode)
+    run_config: Any = None  # trainers RunConfig (model mode)
     config_path: str = ""
-    map_method: str = "process"   # data.map_method: encoders in processes or in threads of this process
+    map_method: str = "process"  # data.map_method: encoders in processes or in threads of this process
 
 
-def load_setup(path: str | Path, overrides: Sequence[str] = (), *, model: bool = True,
-               batch_size: Optional[int] = None, scales: Optional[dict] = None) -> BenchSetup:
+def load_setup(
+    path: str | Path,
+    overrides: Sequence[str] = (),
+    *,
+    model: bool = True,
+    batch_size: Optional[int] = None,
+    scales: Optional[dict] = None,
+) -> BenchSetup:
     """Read a run config (configs/*.yaml) with `section.key=value` overrides. With ``model`` the whole
     run config is validated (the model section is needed); without, only stream/scales/mix/data."""
     from trainers.config import DataConfig
@@ -486,8 +638,10 @@ class SleepStep:
 
     @staticmethod
     def collate(samples: list) -> dict[str, Any]:
-        return {"meta": [{"sample_id": s.sample_id, "question_type": s.qa.question_type} for s in samples],
-                "samples": samples}
+        return {
+            "meta": [{"sample_id": s.sample_id, "question_type": s.qa.question_type} for s in samples],
+            "samples": samples,
+        }
 
     def step(self, batch: Any) -> None:
         time.sleep(self.ms / 1000.0)
@@ -503,8 +657,9 @@ class ModelStep:
     name = "model"
 
     def __init__(self, rc: Any, total_steps: int):
-        import torch
         from dataclasses import replace
+
+        import torch
 
         from trainers.module import VideoVLMModule
 
@@ -555,8 +710,10 @@ class ModelStep:
                 seen[i] = seen.get(i, 0) + 1
         text = f"first {self.losses[0]:.2f}, last {self.losses[-1]:.2f} ({len(self.losses)} steps"
         if seen:
-            text += (f"; {len(seen)} distinct samples, each trained on up to {max(seen.values())} times: the sweep "
-                     f"replays the same stream ids at every point, so the late losses measure memorisation")
+            text += (
+                f"; {len(seen)} distinct samples, each trained on up to {max(seen.values())} times: the sweep "
+                f"replays the same stream ids at every point, so the late losses measure memorisation"
+            )
             if fresh:
                 text += f"; last loss on never-seen samples {fresh[-1]:.2f} ({len(fresh)} such steps)"
         return text + ")"
@@ -575,7 +732,7 @@ class _WireTap:
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.records: list[tuple[float, int, float, dict]] = []   # (time, bytes, latency s, provenance)
+        self.records: list[tuple[float, int, float, dict]] = []  # (time, bytes, latency s, provenance)
 
     def __call__(self, ws: Any) -> None:
         from .. import wire
@@ -609,8 +766,9 @@ def fleet_stage_ms(provs: Sequence[dict]) -> dict[str, float]:
     return {s: 1000.0 * v / len(provs) for s, v in tot.items()}
 
 
-def profile_worker_side(stream_cfg: Any, scales: Any, codec: str, samples: int = 3,
-                        transport_reps: int = 5) -> dict[str, float]:
+def profile_worker_side(
+    stream_cfg: Any, scales: Any, codec: str, samples: int = 3, transport_reps: int = 5
+) -> dict[str, float]:
     """Questions and encode ms per sample (not in the provenance) and a loopback transport probe, with
     the worker's own Producer on the first orders of the run (the same orders the stream fills)."""
     import numpy as np
@@ -641,8 +799,15 @@ def profile_worker_side(stream_cfg: Any, scales: Any, codec: str, samples: int =
             except Unaskable:
                 continue
             t0 = time.perf_counter()
-            parts = wire.encode_sample(epoch=0, sample_id=sid, frames=frames, qa=qa, provenance=prov, codec=codec,
-                                       quality=stream_cfg.jpeg_quality)
+            parts = wire.encode_sample(
+                epoch=0,
+                sample_id=sid,
+                frames=frames,
+                qa=qa,
+                provenance=prov,
+                codec=codec,
+                quality=stream_cfg.jpeg_quality,
+            )
             enc_s += time.perf_counter() - t0
             n += 1
             last = parts
@@ -702,27 +867,63 @@ def _rss_mb(pids: Sequence[int]) -> float:
     return tot / 1e6
 
 
-def measure(setup: BenchSetup, stepper: Any, *, workers: int, scales: Any, codec: str, steps: int, warmup: int,
-            capacity_s: float, timeout_s: float, label: str, knob: str = "",
-            profile: Optional[dict[str, float]] = None, log: Callable[[str], None] = print,
-            worker_log: Optional[Path] = None) -> Point:
+def measure(
+    setup: BenchSetup,
+    stepper: Any,
+    *,
+    workers: int,
+    scales: Any,
+    codec: str,
+    steps: int,
+    warmup: int,
+    capacity_s: float,
+    timeout_s: float,
+    label: str,
+    knob: str = "",
+    profile: Optional[dict[str, float]] = None,
+    log: Callable[[str], None] = print,
+    worker_log: Optional[Path] = None,
+) -> Point:
     """Run one configuration: fresh dispatcher + fleet, warm-up steps, a measured window of ``steps``
     training steps (cut at ``timeout_s``), then ``capacity_s`` seconds with no training step."""
     from ..stream import Dispatcher, build_loader
 
-    cfg = setup.stream.updated(workers=workers, scales=scales, codec=codec, endpoint="tcp://127.0.0.1:*",
-                               control_endpoint="off", rank=0, world_size=1)
-    p = Point(label=label, workers=workers, frames=scales.frames, size=f"{scales.width}x{scales.height}",
-              questions_per_episode=scales.questions_per_episode, codec=codec, batch_size=setup.batch_size, knob=knob)
+    cfg = setup.stream.updated(
+        workers=workers,
+        scales=scales,
+        codec=codec,
+        endpoint="tcp://127.0.0.1:*",
+        control_endpoint="off",
+        rank=0,
+        world_size=1,
+    )
+    p = Point(
+        label=label,
+        workers=workers,
+        frames=scales.frames,
+        size=f"{scales.width}x{scales.height}",
+        questions_per_episode=scales.questions_per_episode,
+        codec=codec,
+        batch_size=setup.batch_size,
+        knob=knob,
+    )
     tap = _WireTap()
     t_start = time.perf_counter()
     with worker_stderr(worker_log):
         d = Dispatcher(cfg, log_changes=False).start()
     loader = None
     try:
-        loader = build_loader(cfg, dispatcher=d, map_fn=stepper.encode, collate_fn=stepper.collate,
-                              batch_size=setup.batch_size, map_workers=setup.map_workers, prefetch=setup.prefetch,
-                              map_method=setup.map_method, on_sample=tap)
+        loader = build_loader(
+            cfg,
+            dispatcher=d,
+            map_fn=stepper.encode,
+            collate_fn=stepper.collate,
+            batch_size=setup.batch_size,
+            map_workers=setup.map_workers,
+            prefetch=setup.prefetch,
+            map_method=setup.map_method,
+            on_sample=tap,
+        )
         it = iter(loader)
         batch = next(it)
         p.ttfb_s = time.perf_counter() - t_start
@@ -780,14 +981,24 @@ def measure(setup: BenchSetup, stepper: Any, *, workers: int, scales: Any, codec
     if profile:
         p.stage_ms.update({k: v for k, v in profile.items() if k in ("questions", "encode")})
         p.transport_ms = profile.get("transport")
-    log(f"  {label}: consumed {p.consumed_sps:.1f}/s, produced {p.produced_sps:.1f}/s, capacity "
+    log(
+        f"  {label}: consumed {p.consumed_sps:.1f}/s, produced {p.produced_sps:.1f}/s, capacity "
         f"{_f(p.capacity_sps)}/s, data-wait {100 * p.wait_frac:.1f}%, step {1000 * p.step_s:.0f} ms, "
-        f"worker {p.render_ms:.0f} ms/sample, {_bytes(p.bytes_per_sample)}/sample{' (' + p.note + ')' if p.note else ''}")
+        f"worker {p.render_ms:.0f} ms/sample, {_bytes(p.bytes_per_sample)}/sample"
+        f"{' (' + p.note + ')' if p.note else ''}"
+    )
     return p
 
 
-def run_baseline(setup: BenchSetup, stepper: Any, out: Path, samples: int, workers: int,
-                 stream_point: Optional[Point], log: Callable[[str], None] = print) -> Baseline:
+def run_baseline(
+    setup: BenchSetup,
+    stepper: Any,
+    out: Path,
+    samples: int,
+    workers: int,
+    stream_point: Optional[Point],
+    log: Callable[[str], None] = print,
+) -> Baseline:
     """Export ``samples`` samples with ``workers`` processes, read them back through a DataLoader
     (``workers`` loader workers, the stepper's encode/collate, no training step)."""
     import torch
@@ -799,8 +1010,9 @@ def run_baseline(setup: BenchSetup, stepper: Any, out: Path, samples: int, worke
     ds = MaterializedDataset(root, transform=stepper.encode)
     with warnings.catch_warnings():  # "more workers than cores": the stream runs the same count
         warnings.filterwarnings("ignore", message=r"This DataLoader will create")
-        dl = torch.utils.data.DataLoader(ds, batch_size=setup.batch_size, num_workers=workers,
-                                         collate_fn=stepper.collate, shuffle=False)
+        dl = torch.utils.data.DataLoader(
+            ds, batch_size=setup.batch_size, num_workers=workers, collate_fn=stepper.collate, shuffle=False
+        )
         t0 = time.perf_counter()
         it = iter(dl)
         next(it)
@@ -808,13 +1020,22 @@ def run_baseline(setup: BenchSetup, stepper: Any, out: Path, samples: int, worke
         for _ in it:
             pass
         read_s = time.perf_counter() - t0
-    b = Baseline(samples=res.samples, export_workers=workers, export_s=res.seconds, disk_bytes=disk_bytes(root),
-                 read_ttfb_s=ttfb, read_s=read_s, loader_workers=workers,
-                 stream_ttfb_s=stream_point.ttfb_s if stream_point else float("nan"),
-                 stream_sps=stream_point.capacity_sps if stream_point else None,
-                 stream_bytes_per_sample=stream_point.bytes_per_sample if stream_point else 0.0)
-    log(f"  materialized: export {b.samples} samples in {b.export_s:.1f} s ({b.export_sps:.1f}/s), "
-        f"{_bytes(b.disk_bytes)} on disk; DataLoader first batch {ttfb:.2f} s, {b.read_sps:.1f} samples/s")
+    b = Baseline(
+        samples=res.samples,
+        export_workers=workers,
+        export_s=res.seconds,
+        disk_bytes=disk_bytes(root),
+        read_ttfb_s=ttfb,
+        read_s=read_s,
+        loader_workers=workers,
+        stream_ttfb_s=stream_point.ttfb_s if stream_point else float("nan"),
+        stream_sps=stream_point.capacity_sps if stream_point else None,
+        stream_bytes_per_sample=stream_point.bytes_per_sample if stream_point else 0.0,
+    )
+    log(
+        f"  materialized: export {b.samples} samples in {b.export_s:.1f} s ({b.export_sps:.1f}/s), "
+        f"{_bytes(b.disk_bytes)} on disk; DataLoader first batch {ttfb:.2f} s, {b.read_sps:.1f} samples/s"
+    )
     return b
 
 
@@ -834,7 +1055,9 @@ def parse_workers(text: str) -> tuple[int, ...]:
     try:
         ws = tuple(sorted({int(x) for x in str(text).split(",") if x.strip()}))
     except ValueError:
-        raise ConfigError("--workers", f"expected a comma-separated list of integers such as 1,2,4, got {text!r}") from None
+        raise ConfigError(
+            "--workers", f"expected a comma-separated list of integers such as 1,2,4, got {text!r}"
+        ) from None
     if not ws or ws[0] < 1:
         raise ConfigError("--workers", f"worker counts must be >= 1, got {text!r}")
     return ws
@@ -853,14 +1076,28 @@ def parse_sweep(items: Sequence[str]) -> dict[str, tuple[str, ...]]:
     return out
 
 
-def run_balance(config: str | Path, *, workers: Optional[Sequence[int]] = None, steps: Optional[int] = None,
-                warmup: Optional[int] = None, out: str | Path = "runs/bench-balance",
-                model_step_ms: Optional[float] = None, quick: bool = False, sweep: Optional[dict] = None,
-                sweep_workers: Optional[int] = None, sweep_steps: Optional[int] = None,
-                baseline_samples: Optional[int] = None, baseline: bool = True, capacity_s: Optional[float] = None,
-                point_timeout: Optional[float] = None, target_sps: Optional[float] = None,
-                threshold: float = WAIT_THRESHOLD, batch_size: Optional[int] = None, overrides: Sequence[str] = (),
-                log: Callable[[str], None] = print) -> dict[str, Any]:
+def run_balance(
+    config: str | Path,
+    *,
+    workers: Optional[Sequence[int]] = None,
+    steps: Optional[int] = None,
+    warmup: Optional[int] = None,
+    out: str | Path = "runs/bench-balance",
+    model_step_ms: Optional[float] = None,
+    quick: bool = False,
+    sweep: Optional[dict] = None,
+    sweep_workers: Optional[int] = None,
+    sweep_steps: Optional[int] = None,
+    baseline_samples: Optional[int] = None,
+    baseline: bool = True,
+    capacity_s: Optional[float] = None,
+    point_timeout: Optional[float] = None,
+    target_sps: Optional[float] = None,
+    threshold: float = WAIT_THRESHOLD,
+    batch_size: Optional[int] = None,
+    overrides: Sequence[str] = (),
+    log: Callable[[str], None] = print,
+) -> dict[str, Any]:
     from ..config import Scales
 
     preset = QUICK if quick else DEFAULTS
@@ -874,8 +1111,9 @@ def run_balance(config: str | Path, *, workers: Optional[Sequence[int]] = None, 
     for name, v, lo in (("--steps", steps, 1), ("--warmup", warmup, 1)):
         if v < lo:
             raise ConfigError(name, f"must be >= {lo}, got {v}")
-    setup = load_setup(config, overrides, model=model_step_ms is None, batch_size=batch_size,
-                       scales=dict(preset["scales"]) or None)
+    setup = load_setup(
+        config, overrides, model=model_step_ms is None, batch_size=batch_size, scales=dict(preset["scales"]) or None
+    )
     base = setup.stream.scales
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -884,9 +1122,11 @@ def run_balance(config: str | Path, *, workers: Optional[Sequence[int]] = None, 
         stepper: Any = SleepStep(model_step_ms)
     else:
         stepper = ModelStep(setup.run_config, total_steps=n_points * (steps + warmup + 50))
-    log(f"balance bench: {setup.config_path}, {stepper.describe()}, batch {setup.batch_size}, base scales "
+    log(
+        f"balance bench: {setup.config_path}, {stepper.describe()}, batch {setup.batch_size}, base scales "
         f"{base.frames}x{base.width}x{base.height} q{base.questions_per_episode}, codec {setup.stream.codec}, "
-        f"workers {list(workers)}, {steps} steps per point")
+        f"workers {list(workers)}, {steps} steps per point"
+    )
     t_run = time.perf_counter()
     profiles: dict[tuple, dict[str, float]] = {}
 
@@ -900,9 +1140,23 @@ def run_balance(config: str | Path, *, workers: Optional[Sequence[int]] = None, 
     wlog.unlink(missing_ok=True)
     points: list[Point] = []
     for w in workers:
-        points.append(measure(setup, stepper, workers=w, scales=base, codec=setup.stream.codec, steps=steps,
-                              warmup=warmup, capacity_s=capacity_s, timeout_s=point_timeout, label=f"workers={w}",
-                              profile=prof(base, setup.stream.codec), log=log, worker_log=wlog))
+        points.append(
+            measure(
+                setup,
+                stepper,
+                workers=w,
+                scales=base,
+                codec=setup.stream.codec,
+                steps=steps,
+                warmup=warmup,
+                capacity_s=capacity_s,
+                timeout_s=point_timeout,
+                label=f"workers={w}",
+                profile=prof(base, setup.stream.codec),
+                log=log,
+                worker_log=wlog,
+            )
+        )
     rec = recommend(points, setup.batch_size, model_step_ms=model_step_ms, target_sps=target_sps, threshold=threshold)
     sw = int(sweep_workers or rec.workers or max(workers))
     for knob, values in sweep.items():
@@ -916,9 +1170,24 @@ def run_balance(config: str | Path, *, workers: Optional[Sequence[int]] = None, 
             else:
                 sc = base.updated({knob: v})
             log(f"sweep {knob}={v} ({sw} worker(s))")
-            points.append(measure(setup, stepper, workers=sw, scales=sc, codec=codec, steps=sweep_steps,
-                                  warmup=1, capacity_s=capacity_s, timeout_s=point_timeout, label=f"{knob}={v}",
-                                  knob=knob, profile=prof(sc, codec), log=log, worker_log=wlog))
+            points.append(
+                measure(
+                    setup,
+                    stepper,
+                    workers=sw,
+                    scales=sc,
+                    codec=codec,
+                    steps=sweep_steps,
+                    warmup=1,
+                    capacity_s=capacity_s,
+                    timeout_s=point_timeout,
+                    label=f"{knob}={v}",
+                    knob=knob,
+                    profile=prof(sc, codec),
+                    log=log,
+                    worker_log=wlog,
+                )
+            )
     base_res = None
     if baseline:
         n = int(baseline_samples or preset["baseline_samples"] or steps * setup.batch_size)
@@ -930,30 +1199,39 @@ def run_balance(config: str | Path, *, workers: Optional[Sequence[int]] = None, 
         "training step": stepper.describe(),
         "batch size": setup.batch_size,
         "base scales": f"{base.frames} frames, {base.width}x{base.height}, rooms {base.rooms_min}-{base.rooms_max}, "
-                       f"{base.questions_per_episode} question(s)/episode; codec {setup.stream.codec}; "
-                       f"credit {setup.stream.credit}; backend {setup.stream.backend}",
+        f"{base.questions_per_episode} question(s)/episode; codec {setup.stream.codec}; "
+        f"credit {setup.stream.credit}; backend {setup.stream.backend}",
         "mix": setup.stream.mix if isinstance(setup.stream.mix, str) else json.dumps(setup.stream.mix),
         "host": f"{platform.node()}: {os.cpu_count()} cores, {platform.processor() or platform.machine()}, "
-                f"python {platform.python_version()}",
+        f"python {platform.python_version()}",
         "steps per point": f"{steps} measured after {warmup} warm-up (sweep: {sweep_steps}); capacity window "
-                           f"{capacity_s:g} s",
+        f"{capacity_s:g} s",
         "wall time": f"{time.perf_counter() - t_run:.0f} s",
         "worker log": f"{wlog.name} ({_count_lines(wlog)} line(s): the workers' warnings, e.g. question types not "
-                      f"askable on an episode, retried on the next)",
+        f"askable on an episode, retried on the next)",
     }
     report = format_report(points, rec, meta, base_res)
     (out / "report.md").write_text(report)
     plot(points, rec, out / "balance.png")
-    results = {"meta": meta, "recommendation": rec.to_dict(), "points": [p.to_dict() for p in points],
-               "baseline": base_res.to_dict() if base_res else None}
+    results = {
+        "meta": meta,
+        "recommendation": rec.to_dict(),
+        "points": [p.to_dict() for p in points],
+        "baseline": base_res.to_dict() if base_res else None,
+    }
     (out / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
     log("")
     log(main_table(points))
     log("")
     log(f"recommendation: {rec.text}")
     log(f"report: {out / 'report.md'}, plot: {out / 'balance.png'}")
-    return {"points": points, "recommendation": rec, "baseline": base_res, "report": out / "report.md",
-            "plot": out / "balance.png"}
+    return {
+        "points": points,
+        "recommendation": rec,
+        "baseline": base_res,
+        "report": out / "report.md",
+        "plot": out / "balance.png",
+    }
 
 
 # ==============================================================================================
@@ -966,25 +1244,48 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--steps", type=int, default=None, help="measured training steps per worker count (default 20)")
     p.add_argument("--warmup", type=int, default=None, help="warm-up steps before measuring (default 3)")
     p.add_argument("--out", default="runs/bench-balance", metavar="DIR", help="report folder (default %(default)s)")
-    p.add_argument("--model-step-ms", type=float, default=None, metavar="X",
-                   help="replace the model with a sleep of X ms per batch (size a fleet for a GPU you do not have)")
+    p.add_argument(
+        "--model-step-ms",
+        type=float,
+        default=None,
+        metavar="X",
+        help="replace the model with a sleep of X ms per batch (size a fleet for a GPU you do not have)",
+    )
     p.add_argument("--batch-size", type=int, default=None, help="override data.batch_size")
-    p.add_argument("--quick", action="store_true",
-                   help="CI-sized: workers 1,2; 4 steps; 8 frames 48x48, 1-2 rooms; small sweep; 8 baseline samples")
-    p.add_argument("--sweep", action="append", default=None, metavar="KNOB=V1,V2",
-                   help="knob values to sweep (frames, size, questions_per_episode, codec; repeatable; default "
-                        "frames=8,16,32 size=224x224,384x384 questions_per_episode=1,5 codec=raw,jpeg)")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="CI-sized: workers 1,2; 4 steps; 8 frames 48x48, 1-2 rooms; small sweep; 8 baseline samples",
+    )
+    p.add_argument(
+        "--sweep",
+        action="append",
+        default=None,
+        metavar="KNOB=V1,V2",
+        help="knob values to sweep (frames, size, questions_per_episode, codec; repeatable; default "
+        "frames=8,16,32 size=224x224,384x384 questions_per_episode=1,5 codec=raw,jpeg)",
+    )
     p.add_argument("--no-sweep", action="store_true", help="skip the scale-knob sweep")
-    p.add_argument("--sweep-workers", type=int, default=None, help="workers for the sweep (default: recommended, else max)")
+    p.add_argument(
+        "--sweep-workers", type=int, default=None, help="workers for the sweep (default: recommended, else max)"
+    )
     p.add_argument("--sweep-steps", type=int, default=None, help="measured steps per sweep point (default 8)")
-    p.add_argument("--baseline-samples", type=int, default=None,
-                   help="samples exported for the materialized baseline (default steps x batch)")
+    p.add_argument(
+        "--baseline-samples",
+        type=int,
+        default=None,
+        help="samples exported for the materialized baseline (default steps x batch)",
+    )
     p.add_argument("--no-baseline", action="store_true", help="skip the materialized baseline")
     p.add_argument("--capacity-s", type=float, default=None, help="seconds of the no-step capacity window (default 4)")
-    p.add_argument("--point-timeout", type=float, default=None, help="cut a measuring window after S seconds (default 45)")
+    p.add_argument(
+        "--point-timeout", type=float, default=None, help="cut a measuring window after S seconds (default 45)"
+    )
     p.add_argument("--target-sps", type=float, default=None, help="target samples/s (default batch / step time)")
     p.add_argument("--threshold", type=float, default=WAIT_THRESHOLD, help="data-wait fraction to reach (default 0.01)")
-    p.add_argument("overrides", nargs="*", metavar="section.key=value", help="run-config overrides, e.g. stream.credit=4")
+    p.add_argument(
+        "overrides", nargs="*", metavar="section.key=value", help="run-config overrides, e.g. stream.credit=4"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -992,18 +1293,38 @@ def run(args: argparse.Namespace) -> int:
 
     logging.basicConfig(level=logging.ERROR)
     sweep = {} if args.no_sweep else (parse_sweep(args.sweep) if args.sweep else None)
-    run_balance(args.config, workers=parse_workers(args.workers) if args.workers else None, steps=args.steps,
-                warmup=args.warmup, out=args.out, model_step_ms=args.model_step_ms, quick=args.quick, sweep=sweep,
-                sweep_workers=args.sweep_workers, sweep_steps=args.sweep_steps, baseline_samples=args.baseline_samples,
-                baseline=not args.no_baseline, capacity_s=args.capacity_s, point_timeout=args.point_timeout,
-                target_sps=args.target_sps, threshold=args.threshold, batch_size=args.batch_size,
-                overrides=args.overrides)
+    run_balance(
+        args.config,
+        workers=parse_workers(args.workers) if args.workers else None,
+        steps=args.steps,
+        warmup=args.warmup,
+        out=args.out,
+        model_step_ms=args.model_step_ms,
+        quick=args.quick,
+        sweep=sweep,
+        sweep_workers=args.sweep_workers,
+        sweep_steps=args.sweep_steps,
+        baseline_samples=args.baseline_samples,
+        baseline=not args.no_baseline,
+        capacity_s=args.capacity_s,
+        point_timeout=args.point_timeout,
+        target_sps=args.target_sps,
+        threshold=args.threshold,
+        batch_size=args.batch_size,
+        overrides=args.overrides,
+    )
     return 0
 
 
 def register_bench(bsub) -> None:
-    p = add_command(bsub, "balance", "render-vs-train balance: workers needed, data-wait, knob costs, vs materialized",
-                    __doc__, add_arguments, run)
+    p = add_command(
+        bsub,
+        "balance",
+        "render-vs-train balance: workers needed, data-wait, knob costs, vs materialized",
+        __doc__,
+        add_arguments,
+        run,
+    )
     one_line_errors(p)
 
 

@@ -16,6 +16,7 @@ without lm_head; tokens: the batch's real (unpadded) text tokens, video placehol
 score FLOPs (4 x seq^2 x hidden per layer) are not counted: ~3 % at 16 x 224^2 frames. For the recorded
 2.46 B Qwen2.5-VL bench model at batch 4 this gives ~2.5e13 FLOP per step.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -26,10 +27,21 @@ import torch
 # dense (no sparsity) bf16 tensor-core peaks, TFLOP/s, by a substring of torch.cuda.get_device_name();
 # first match wins, so the more specific names come first
 PEAK_BF16_TFLOPS: tuple[tuple[str, float], ...] = (
-    ("H200", 989.0), ("H100 PCIe", 756.0), ("H100 NVL", 835.0), ("H100", 989.0), ("H800", 989.0),
-    ("GH200", 989.0), ("B200", 2250.0), ("A100", 312.0), ("A800", 312.0), ("L40S", 362.0), ("L40", 181.0),
+    ("H200", 989.0),
+    ("H100 PCIe", 756.0),
+    ("H100 NVL", 835.0),
+    ("H100", 989.0),
+    ("H800", 989.0),
+    ("GH200", 989.0),
+    ("B200", 2250.0),
+    ("A100", 312.0),
+    ("A800", 312.0),
+    ("L40S", 362.0),
+    ("L40", 181.0),
     ("L4", 121.0),
-    ("A10G", 125.0), ("RTX 4090", 165.0), ("RTX 6000 Ada", 364.0),
+    ("A10G", 125.0),
+    ("RTX 4090", 165.0),
+    ("RTX 6000 Ada", 364.0),
 )
 
 

@@ -5,6 +5,7 @@ It is the peer the render benchmark compares `PybulletRenderer` with (the issue 
 it shares only the scene geometry (`render.geometry`, `scene.model`), not the camera, projection, depth or
 segmentation code, so agreement of the instance and depth buffers validates those.
 """
+
 from __future__ import annotations
 
 from typing import Sequence
@@ -28,11 +29,14 @@ class _Scene:
         self.half = np.array([b.size for b in boxes], dtype=np.float64).reshape(-1, 3) / 2
         yaw = np.radians(np.array([b.yaw_deg for b in boxes], dtype=np.float64))
         # rows: local x, y, z axes in world coordinates
-        self.axes = np.stack([
-            np.stack([np.cos(yaw), np.zeros_like(yaw), -np.sin(yaw)], -1),
-            np.tile(np.array([0.0, 1.0, 0.0]), (len(boxes), 1)),
-            np.stack([np.sin(yaw), np.zeros_like(yaw), np.cos(yaw)], -1),
-        ], axis=1)  # (M, 3, 3)
+        self.axes = np.stack(
+            [
+                np.stack([np.cos(yaw), np.zeros_like(yaw), -np.sin(yaw)], -1),
+                np.tile(np.array([0.0, 1.0, 0.0]), (len(boxes), 1)),
+                np.stack([np.sin(yaw), np.zeros_like(yaw), np.cos(yaw)], -1),
+            ],
+            axis=1,
+        )  # (M, 3, 3)
         self.inst = np.array([b.inst for b in boxes], dtype=np.int32)
         self.rgb = np.array([b.rgb for b in boxes], dtype=np.float64).reshape(-1, 3)
         self.planes = []  # (y, facing_up, polygon (P, 2), inst, rgb, checker)
@@ -47,8 +51,12 @@ class NumpyRaycaster:
     """`render(house, poses, width, height) -> Frames` with the same conventions as
     PybulletRenderer (instance ids, depth along the view axis, inf where nothing is hit)."""
 
-    def __init__(self, settings: RenderSettings | None = None, chunk_rays: int = 8192,
-                 pixel_offset: tuple[float, float] = (0.5, 0.5)) -> None:
+    def __init__(
+        self,
+        settings: RenderSettings | None = None,
+        chunk_rays: int = 8192,
+        pixel_offset: tuple[float, float] = (0.5, 0.5),
+    ) -> None:
         self.settings = settings or RenderSettings()
         self.pixel_offset = pixel_offset  # where in a pixel its ray goes through (0.5 = centre)
         self.chunk_rays = chunk_rays
@@ -91,11 +99,11 @@ class NumpyRaycaster:
 
         M = len(sc.inst)
         if M:
-            o_local = np.einsum("mjk,mk->mj", sc.axes, o[None] - sc.center)      # (M, 3)
+            o_local = np.einsum("mjk,mk->mj", sc.axes, o[None] - sc.center)  # (M, 3)
             chunk = max(1, self.chunk_rays)
             for a in range(0, N, chunk):
-                dd = d[a:a + chunk]
-                d_local = np.einsum("mjk,nk->nmj", sc.axes, dd)                  # (n, M, 3)
+                dd = d[a : a + chunk]
+                d_local = np.einsum("mjk,nk->nmj", sc.axes, dd)  # (n, M, 3)
                 with np.errstate(divide="ignore", invalid="ignore"):
                     inv = 1.0 / np.where(np.abs(d_local) < 1e-12, 1e-12, d_local)
                     t1 = (-sc.half[None] - o_local[None]) * inv
@@ -107,7 +115,7 @@ class NumpyRaycaster:
                 k = tm.argmin(1)
                 rows = np.arange(len(dd))
                 tk = tm[rows, k]
-                closer = tk < best_t[a:a + chunk]
+                closer = tk < best_t[a : a + chunk]
                 if closer.any():
                     idx = np.flatnonzero(closer)
                     kk = k[idx]

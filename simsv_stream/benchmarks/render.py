@@ -9,6 +9,7 @@ other cores are; "fps wall" is frames per wall second. The naive numpy ray caste
 
 Used by `simsv-stream bench render` and `bench/render.py`.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,10 +31,10 @@ class Row:
     size: tuple[int, int]
     frames: int
     episodes: int
-    stage_s: dict[str, float] = field(default_factory=dict)   # wall seconds, all episodes
+    stage_s: dict[str, float] = field(default_factory=dict)  # wall seconds, all episodes
     wall_s: float = 0.0
     cpu_s: float = 0.0
-    objects: float = 0.0   # mean objects per house
+    objects: float = 0.0  # mean objects per house
     rooms: float = 0.0
 
     @property
@@ -70,9 +71,13 @@ class PeerResult:
 STAGES = ("house", "walkthrough", "build", "render", "annotate")
 
 
-def run_render_bench(sizes: Sequence[tuple[int, int]] = ((224, 224), (384, 384)),
-                     frames: Sequence[int] = DEFAULT_FRAMES, episodes: int = 3, seed: int = 0,
-                     rooms: Optional[str] = None) -> list[Row]:
+def run_render_bench(
+    sizes: Sequence[tuple[int, int]] = ((224, 224), (384, 384)),
+    frames: Sequence[int] = DEFAULT_FRAMES,
+    episodes: int = 3,
+    seed: int = 0,
+    rooms: Optional[str] = None,
+) -> list[Row]:
     from ..annotate import annotate
     from ..config import Scales
     from ..render.pybullet_renderer import PybulletRenderer
@@ -86,7 +91,7 @@ def run_render_bench(sizes: Sequence[tuple[int, int]] = ((224, 224), (384, 384))
         warm = Scales(frames=2)
         h = generate_house(seed + 10_000, warm)
         renderer.render(h, walkthrough(h, warm, seed)[:2], 64, 64)
-        for (w, hgt) in sizes:
+        for w, hgt in sizes:
             for nf in frames:
                 changes = {"frames": nf, "width": w, "height": hgt}
                 if rooms is not None:
@@ -149,17 +154,23 @@ def run_peer(size: tuple[int, int] = (224, 224), frames: int = 4, seed: int = 0)
 
 
 def format_table(rows: Sequence[Row], peer: Optional[PeerResult] = None) -> str:
-    head = (f"{'size':>9} {'frames':>6} {'eps':>3} {'objs':>5} | {'house':>7} {'walk':>7} {'build':>7} "
-            f"{'render':>8} {'annot':>7} | {'ms/frame':>8} {'fps/core':>8} {'fps wall':>8} {'render fps':>10}")
-    lines = ["per-episode stage times in ms (mean); fps/core = frames per CPU second of this process",
-             head, "-" * len(head)]
+    head = (
+        f"{'size':>9} {'frames':>6} {'eps':>3} {'objs':>5} | {'house':>7} {'walk':>7} {'build':>7} "
+        f"{'render':>8} {'annot':>7} | {'ms/frame':>8} {'fps/core':>8} {'fps wall':>8} {'render fps':>10}"
+    )
+    lines = [
+        "per-episode stage times in ms (mean); fps/core = frames per CPU second of this process",
+        head,
+        "-" * len(head),
+    ]
     for r in rows:
         e = r.episodes
         st = {k: 1000 * v / e for k, v in r.stage_s.items()}
         lines.append(
             f"{r.size[0]:>4}x{r.size[1]:<4} {r.frames:>6} {e:>3} {r.objects:>5.1f} | {st['house']:>7.1f} "
             f"{st['walkthrough']:>7.1f} {st['build']:>7.1f} {st['render']:>8.1f} {st['annotate']:>7.1f} | "
-            f"{1000 * r.cpu_s / r.total_frames:>8.2f} {r.fps_core:>8.1f} {r.fps_wall:>8.1f} {r.fps_render:>10.1f}")
+            f"{1000 * r.cpu_s / r.total_frames:>8.2f} {r.fps_core:>8.1f} {r.fps_wall:>8.1f} {r.fps_render:>10.1f}"
+        )
     if rows:
         tot = {k: sum(r.stage_s[k] for r in rows) for k in STAGES}
         all_s = sum(tot.values()) or 1.0
@@ -169,7 +180,8 @@ def format_table(rows: Sequence[Row], peer: Optional[PeerResult] = None) -> str:
         lines.append(
             f"peer: naive numpy ray-vs-box caster at {peer.size[0]}x{peer.size[1]}, {peer.frames} frames: "
             f"{peer.fps:.1f} fps vs pybullet TinyRenderer {peer.pybullet_fps:.1f} fps "
-            f"(x{ratio:.1f}); instance ids agree on {100 * peer.instance_agreement:.2f}% of pixels")
+            f"(x{ratio:.1f}); instance ids agree on {100 * peer.instance_agreement:.2f}% of pixels"
+        )
     return "\n".join(lines)
 
 
@@ -183,7 +195,9 @@ def _parse_list(text: str, field: str) -> list[str]:
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sizes", default=",".join(DEFAULT_SIZES), help="comma-separated WxH (default 224x224,384x384)")
-    p.add_argument("--frames", default=",".join(map(str, DEFAULT_FRAMES)), help="comma-separated frame counts (default 16,32)")
+    p.add_argument(
+        "--frames", default=",".join(map(str, DEFAULT_FRAMES)), help="comma-separated frame counts (default 16,32)"
+    )
     p.add_argument("--episodes", default="3", help="episodes (houses) per row (default 3)")
     p.add_argument("--seed", default="0", help="first house seed (default 0)")
     p.add_argument("--rooms", default=None, help="rooms per house, N or A-B (default: Scales default)")
@@ -203,8 +217,11 @@ def run(args: argparse.Namespace) -> int:
         Scales().updated({"rooms": args.rooms})  # validate early: one-line error
     from importlib.metadata import version
 
-    print(f"render bench: pybullet {version('pybullet')} TinyRenderer, one process, "
-          f"{episodes} episode(s) per row, seeds {seed}..{seed + episodes - 1}", flush=True)
+    print(
+        f"render bench: pybullet {version('pybullet')} TinyRenderer, one process, "
+        f"{episodes} episode(s) per row, seeds {seed}..{seed + episodes - 1}",
+        flush=True,
+    )
     rows = run_render_bench(sizes, frames, episodes, seed, args.rooms)
     peer = run_peer(sizes[0], peer_frames, seed) if peer_frames else None
     print(format_table(rows, peer))
@@ -212,8 +229,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def register_bench(bsub) -> None:
-    p = add_command(bsub, "render", "frames/s per core of house -> walkthrough -> render -> annotate", __doc__,
-                    add_arguments, run)
+    p = add_command(
+        bsub, "render", "frames/s per core of house -> walkthrough -> render -> annotate", __doc__, add_arguments, run
+    )
     one_line_errors(p)
 
 

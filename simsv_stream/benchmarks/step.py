@@ -26,6 +26,7 @@ Variants (each a set of config overrides on top of the config; `fast` is the con
     legacy                 all of the above at once: the trainer before these fixes
     compile                model.compile=true (opt-in, not in `all`): compiled decoder layers
 """
+
 from __future__ import annotations
 
 import argparse
@@ -52,8 +53,16 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "compile": {"model.compile": True},
 }
 VARIANTS["legacy"] = {k: v for name, ov in VARIANTS.items() if name not in ("fast", "compile") for k, v in ov.items()}
-ALL_VARIANTS = ("fast", "vision-grad", "per-window-attention", "full-loss", "checkpointing", "lora-dropout",
-                "unfused-adamw", "legacy")
+ALL_VARIANTS = (
+    "fast",
+    "vision-grad",
+    "per-window-attention",
+    "full-loss",
+    "checkpointing",
+    "lora-dropout",
+    "unfused-adamw",
+    "legacy",
+)
 DEFAULT_MODEL_SCALES = {"frames": 16, "size": "224x224", "rooms": "1-3"}
 LORA_ALL = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 
@@ -65,14 +74,14 @@ class StepResult:
     batch: int
     ms_median: float
     ms_min: float
-    host_ms: float                 # CPU time of the stepping thread per step (wall ~ host_ms: host-bound)
+    host_ms: float  # CPU time of the stepping thread per step (wall ~ host_ms: host-bound)
     samples_per_s: float
     text_tokens: int
     vision_patches: int
     labelled_tokens: int
     useful_flop: float
     achieved_tflops: float
-    mfu: Optional[float]           # None on CPU or an unknown GPU without --peak-tflops
+    mfu: Optional[float]  # None on CPU or an unknown GPU without --peak-tflops
     peak_mem_gb: Optional[float]
     aten_ops_per_step: int
     sdpa_calls_per_step: int
@@ -83,6 +92,7 @@ class StepResult:
 
 
 # ----------------------------------------------------------------------------------------- samples
+
 
 def make_samples(stream: Any, n: int) -> list:
     """n decoded Samples from the worker's own Producer, through the wire codec (what the stream
@@ -101,8 +111,15 @@ def make_samples(stream: Any, n: int) -> list:
                 frames, qa, prov = prod.produce(stream.seed, sid, qtype, g.episode_seed, stream.scales, 0, chash)
             except Unaskable:
                 continue
-            parts = wire.encode_sample(epoch=0, sample_id=sid, frames=frames, qa=qa, provenance=prov,
-                                       codec=stream.codec, quality=stream.jpeg_quality)
+            parts = wire.encode_sample(
+                epoch=0,
+                sample_id=sid,
+                frames=frames,
+                qa=qa,
+                provenance=prov,
+                codec=stream.codec,
+                quality=stream.jpeg_quality,
+            )
             out.append(wire.decode_frames(wire.decode([bytes(memoryview(p)) for p in parts]), writable=True))
             if len(out) >= n:
                 return out
@@ -113,8 +130,16 @@ def make_samples(stream: Any, n: int) -> list:
 
 # ----------------------------------------------------------------------------------------- config
 
-def raw_config(config: Optional[str], model: Optional[str], overrides: Sequence[str], batch: Optional[int],
-               frames: Optional[int], size: Optional[str], device: Optional[str]) -> dict[str, Any]:
+
+def raw_config(
+    config: Optional[str],
+    model: Optional[str],
+    overrides: Sequence[str],
+    batch: Optional[int],
+    frames: Optional[int],
+    size: Optional[str],
+    device: Optional[str],
+) -> dict[str, Any]:
     from trainers.run_config import apply_overrides, yaml_load
 
     if config:
@@ -125,9 +150,15 @@ def raw_config(config: Optional[str], model: Optional[str], overrides: Sequence[
         if not isinstance(raw, dict):
             raise ConfigError("--config", f"{p}: expected a mapping of sections")
     elif model:
-        raw = {"model": {"dtype": "auto"}, "lora": {"r": 16, "alpha": 32, "target_modules": LORA_ALL},
-               "data": {"batch_size": 4}, "stream": {"backend": "procedural", "codec": "raw"},
-               "scales": dict(DEFAULT_MODEL_SCALES), "trainer": {"precision": "bf16-mixed"}, "mix": "3q"}
+        raw = {
+            "model": {"dtype": "auto"},
+            "lora": {"r": 16, "alpha": 32, "target_modules": LORA_ALL},
+            "data": {"batch_size": 4},
+            "stream": {"backend": "procedural", "codec": "raw"},
+            "scales": dict(DEFAULT_MODEL_SCALES),
+            "trainer": {"precision": "bf16-mixed"},
+            "mix": "3q",
+        }
     else:
         raise ConfigError("--config", "give --config FILE or --model DIR")
     raw = apply_overrides(raw, overrides)
@@ -158,6 +189,7 @@ def with_overrides(raw: dict[str, Any], flat: dict[str, Any]) -> dict[str, Any]:
 
 
 # ----------------------------------------------------------------------------------------- measuring
+
 
 def _count_host(prof: Any) -> tuple[int, int, int, int]:
     """Top-level aten ops (no aten ancestor), attention calls, kernel launches, synchronizations."""
@@ -199,8 +231,11 @@ class Stepper:
         self.device = device
         precision = str(rc.trainer.get("precision", "32-true"))
         mixed = {"bf16-mixed": torch.bfloat16, "16-mixed": torch.float16}.get(precision)
-        self.autocast = (torch.autocast(device.type, dtype=mixed) if mixed is not None and device.type == "cuda"
-                         else contextlib.nullcontext())
+        self.autocast = (
+            torch.autocast(device.type, dtype=mixed)
+            if mixed is not None and device.type == "cuda"
+            else contextlib.nullcontext()
+        )
 
     def step(self, batch: dict[str, Any]) -> None:
         with self.autocast:
@@ -210,8 +245,16 @@ class Stepper:
         self.optimizer.zero_grad(set_to_none=True)
 
 
-def measure(rc: Any, batch_cpu: dict[str, Any], name: str, overrides: dict[str, Any], device: Any, reps: int,
-            warmup: int, peak: Optional[float]) -> StepResult:
+def measure(
+    rc: Any,
+    batch_cpu: dict[str, Any],
+    name: str,
+    overrides: dict[str, Any],
+    device: Any,
+    reps: int,
+    warmup: int,
+    peak: Optional[float],
+) -> StepResult:
     import torch
     from torch.profiler import ProfilerActivity, profile
 
@@ -255,13 +298,27 @@ def measure(rc: Any, batch_cpu: dict[str, Any], name: str, overrides: dict[str, 
     ckpt = plan.describe() if plan is not None else f"gradient_checkpointing={rc.model.gradient_checkpointing}"
     n = int(batch_cpu["input_ids"].shape[0])
     result = StepResult(
-        variant=name, device=torch.cuda.get_device_name(device) if cuda else "cpu", batch=n,
-        ms_median=1000 * med, ms_min=1000 * min(wall), host_ms=1000 * statistics.median(host),
-        samples_per_s=n / med, text_tokens=work.tokens, vision_patches=work.patches,
-        labelled_tokens=work.labelled_tokens, useful_flop=work.useful_flop, achieved_tflops=achieved,
-        mfu=(achieved / peak) if (cuda and peak) else None, peak_mem_gb=peak_mem, aten_ops_per_step=aten,
-        sdpa_calls_per_step=attn, kernel_launches_per_step=launches if cuda else None,
-        syncs_per_step=syncs if cuda else None, checkpointing=ckpt, overrides=overrides)
+        variant=name,
+        device=torch.cuda.get_device_name(device) if cuda else "cpu",
+        batch=n,
+        ms_median=1000 * med,
+        ms_min=1000 * min(wall),
+        host_ms=1000 * statistics.median(host),
+        samples_per_s=n / med,
+        text_tokens=work.tokens,
+        vision_patches=work.patches,
+        labelled_tokens=work.labelled_tokens,
+        useful_flop=work.useful_flop,
+        achieved_tflops=achieved,
+        mfu=(achieved / peak) if (cuda and peak) else None,
+        peak_mem_gb=peak_mem,
+        aten_ops_per_step=aten,
+        sdpa_calls_per_step=attn,
+        kernel_launches_per_step=launches if cuda else None,
+        syncs_per_step=syncs if cuda else None,
+        checkpointing=ckpt,
+        overrides=overrides,
+    )
     del stepper, module, batch
     gc.collect()
     if cuda:
@@ -269,9 +326,15 @@ def measure(rc: Any, batch_cpu: dict[str, Any], name: str, overrides: dict[str, 
     return result
 
 
-def run_step_bench(raw: dict[str, Any], variants: Sequence[str], reps: int = 5, warmup: int = 2,
-                   peak_tflops: Optional[float] = None, progress: bool = True,
-                   on_result: Optional[Callable[[list[StepResult]], None]] = None) -> list[StepResult]:
+def run_step_bench(
+    raw: dict[str, Any],
+    variants: Sequence[str],
+    reps: int = 5,
+    warmup: int = 2,
+    peak_tflops: Optional[float] = None,
+    progress: bool = True,
+    on_result: Optional[Callable[[list[StepResult]], None]] = None,
+) -> list[StepResult]:
     import torch
 
     from trainers.run_config import build_run_config
@@ -298,21 +361,31 @@ def run_step_bench(raw: dict[str, Any], variants: Sequence[str], reps: int = 5, 
 
             fam = family_for_model_type(read_model_type(vrc.model.path))
             d = vrc.data
-            collator = VideoQACollator(load_processor(vrc.model.path, fam), fam, num_frames=d.num_frames,
-                                       max_length=d.max_length, system_prompt=d.system_prompt,
-                                       mc_answer=d.mc_answer, video_fps=d.video_fps)
+            collator = VideoQACollator(
+                load_processor(vrc.model.path, fam),
+                fam,
+                num_frames=d.num_frames,
+                max_length=d.max_length,
+                system_prompt=d.system_prompt,
+                mc_answer=d.mc_answer,
+                video_fps=d.video_fps,
+            )
             batch_cpu = collator.collate([collator.encode(samples[i % len(samples)]) for i in range(batch_size)])
         r = measure(vrc, batch_cpu, name, overrides, device, reps, warmup, peak)
         results.append(r)
         if on_result is not None:  # results so far, so a run cut short by a time limit keeps them
             on_result(results)
         if progress:
-            print(f"  {name}: {r.ms_median:.0f} ms/step, {r.aten_ops_per_step} aten ops, "
-                  f"{r.sdpa_calls_per_step} attention calls", flush=True)
+            print(
+                f"  {name}: {r.ms_median:.0f} ms/step, {r.aten_ops_per_step} aten ops, "
+                f"{r.sdpa_calls_per_step} attention calls",
+                flush=True,
+            )
     return results
 
 
 # ----------------------------------------------------------------------------------------- report
+
 
 def _fmt(v: Any, spec: str = "{:.1f}") -> str:
     return "-" if v is None else spec.format(v)
@@ -320,8 +393,10 @@ def _fmt(v: Any, spec: str = "{:.1f}") -> str:
 
 def table(results: Sequence[StepResult]) -> str:
     base = results[0]
-    head = ("| variant | ms/step (median) | min | host ms | x fast | samples/s | aten ops | attention calls | "
-            "launches | syncs | useful TFLOP | TFLOP/s | MFU | peak GB |")
+    head = (
+        "| variant | ms/step (median) | min | host ms | x fast | samples/s | aten ops | attention calls | "
+        "launches | syncs | useful TFLOP | TFLOP/s | MFU | peak GB |"
+    )
     rows = [head, "|" + "---|" * 14]
     for r in results:
         rows.append(
@@ -329,10 +404,14 @@ def table(results: Sequence[StepResult]) -> str:
             f"{r.ms_median / base.ms_median:.2f} | "
             f"{r.samples_per_s:.2f} | {r.aten_ops_per_step} | {r.sdpa_calls_per_step} | "
             f"{_fmt(r.kernel_launches_per_step, '{}')} | {_fmt(r.syncs_per_step, '{}')} | {r.useful_flop / 1e12:.3f} | "
-            f"{r.achieved_tflops:.2f} | {_fmt(r.mfu and 100 * r.mfu, '{:.1f} %')} | {_fmt(r.peak_mem_gb, '{:.2f}')} |")
+            f"{r.achieved_tflops:.2f} | {_fmt(r.mfu and 100 * r.mfu, '{:.1f} %')} | {_fmt(r.peak_mem_gb, '{:.2f}')} |"
+        )
     first = results[0]
-    rows += ["", f"device {first.device}; batch {first.batch}: {first.text_tokens} text tokens, {first.vision_patches} "
-                 f"vision patches, {first.labelled_tokens} labelled tokens; {first.checkpointing}"]
+    rows += [
+        "",
+        f"device {first.device}; batch {first.batch}: {first.text_tokens} text tokens, {first.vision_patches} "
+        f"vision patches, {first.labelled_tokens} labelled tokens; {first.checkpointing}",
+    ]
     return "\n".join(rows)
 
 
@@ -356,8 +435,9 @@ def plot(results: Sequence[StepResult], path: str | Path) -> None:
     ax = axes[1]
     ys = range(len(results))
     ax.barh([y - 0.2 for y in ys], [r.aten_ops_per_step for r in results], height=0.4, color="C1", label="aten ops")
-    ax.barh([y + 0.2 for y in ys], [r.sdpa_calls_per_step for r in results], height=0.4, color="C3",
-            label="attention calls")
+    ax.barh(
+        [y + 0.2 for y in ys], [r.sdpa_calls_per_step for r in results], height=0.4, color="C3", label="attention calls"
+    )
     ax.set_yticks(list(ys))
     ax.set_xscale("log")
     ax.set_xlabel("per step (log)")
@@ -378,6 +458,7 @@ def to_json(results: Sequence[StepResult]) -> dict[str, Any]:
 
 # ----------------------------------------------------------------------------------------- CLI
 
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", default=None, metavar="FILE", help="run config (configs/*.yaml)")
     p.add_argument("--model", default=None, metavar="DIR", help="model directory (with --config: replaces model.path)")
@@ -387,12 +468,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", choices=("cuda", "cpu"), default=None, help="default: cuda when available")
     p.add_argument("--reps", type=int, default=5, help="timed steps (default 5)")
     p.add_argument("--warmup", type=int, default=2, help="untimed steps first (default 2)")
-    p.add_argument("--variants", default="fast", metavar="V1,V2|all",
-                   help=f"variants to run (default fast; all: {','.join(ALL_VARIANTS)}); also: compile")
+    p.add_argument(
+        "--variants",
+        default="fast",
+        metavar="V1,V2|all",
+        help=f"variants to run (default fast; all: {','.join(ALL_VARIANTS)}); also: compile",
+    )
     p.add_argument("--peak-tflops", type=float, default=None, help="device peak for MFU (default: table by GPU name)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
-    p.add_argument("--out", default=None, metavar="FILE",
-                   help="also write the table (.md) or JSON (.json) here, and a bar chart beside it (.png)")
+    p.add_argument(
+        "--out",
+        default=None,
+        metavar="FILE",
+        help="also write the table (.md) or JSON (.json) here, and a bar chart beside it (.png)",
+    )
     p.add_argument("overrides", nargs="*", metavar="section.key=value", help="run-config overrides")
 
 
@@ -402,8 +491,9 @@ def parse_variants(text: str) -> list[str]:
         names += [n for n in (ALL_VARIANTS if v == "all" else (v,)) if v and n not in names]
     bad = [v for v in names if v not in VARIANTS]
     if bad or not names:
-        raise ConfigError("--variants",
-                          f"unknown variant {bad[0] if bad else text!r}; known: all, {', '.join(VARIANTS)}")
+        raise ConfigError(
+            "--variants", f"unknown variant {bad[0] if bad else text!r}; known: all, {', '.join(VARIANTS)}"
+        )
     return names
 
 
@@ -422,11 +512,19 @@ def run(args: argparse.Namespace) -> int:
     def save(results: list[StepResult]) -> None:
         if out is not None:
             out.parent.mkdir(parents=True, exist_ok=True)
-            out.write_text(json.dumps(to_json(results), indent=2) + "\n" if out.suffix == ".json"
-                           else table(results) + "\n")
+            out.write_text(
+                json.dumps(to_json(results), indent=2) + "\n" if out.suffix == ".json" else table(results) + "\n"
+            )
 
-    results = run_step_bench(raw, variants, reps=args.reps, warmup=args.warmup, peak_tflops=args.peak_tflops,
-                             progress=not args.json, on_result=save)
+    results = run_step_bench(
+        raw,
+        variants,
+        reps=args.reps,
+        warmup=args.warmup,
+        peak_tflops=args.peak_tflops,
+        progress=not args.json,
+        on_result=save,
+    )
     print(json.dumps(to_json(results)) if args.json else table(results), flush=True)
     if out is not None:
         plot(results, out.with_suffix(".png"))
@@ -434,8 +532,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def register_bench(bsub) -> None:
-    p = add_command(bsub, "step", "the training step alone: ms, MFU, host ops, per speed fix", __doc__,
-                    add_arguments, run)
+    p = add_command(
+        bsub, "step", "the training step alone: ms, MFU, host ops, per speed fix", __doc__, add_arguments, run
+    )
     one_line_errors(p)
 
 

@@ -15,6 +15,7 @@
 
 Used by `simsv-stream bench stream` and `bench/stream.py`.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -83,35 +84,58 @@ def _time_samples(it, warm: int, n: int, frames: int) -> float:
     return time.perf_counter() - t0
 
 
-def run_dataloader(workers: int, n: int, backend: str, backend_options: dict, scales, mix: Any,
-                   seed: int = 0) -> Point:
+def run_dataloader(workers: int, n: int, backend: str, backend_options: dict, scales, mix: Any, seed: int = 0) -> Point:
     import torch
 
     class _DS(SimulatorIterable, torch.utils.data.IterableDataset):
         pass
 
     ds = _DS(backend, backend_options, seed, mix, scales.to_dict())
-    dl = torch.utils.data.DataLoader(ds, batch_size=None, num_workers=workers, prefetch_factor=2,
-                                     multiprocessing_context="fork")
+    dl = torch.utils.data.DataLoader(
+        ds, batch_size=None, num_workers=workers, prefetch_factor=2, multiprocessing_context="fork"
+    )
     it = iter(dl)
     dt = _time_samples(it, 2 * workers, n, scales.frames)
     del it
     return Point(workers, "DataLoader", n, dt)
 
 
-def run_stream(workers: int, n: int, backend: str, backend_options: dict, scales, mix: Any, seed: int = 0,
-               credit: int = 2, codec: str = "raw") -> Point:
+def run_stream(
+    workers: int,
+    n: int,
+    backend: str,
+    backend_options: dict,
+    scales,
+    mix: Any,
+    seed: int = 0,
+    credit: int = 2,
+    codec: str = "raw",
+) -> Point:
     import torch
 
     from ..stream import StreamConfig, build_loader
 
-    cfg = StreamConfig(endpoint="tcp://127.0.0.1:*", control_endpoint="off", workers=workers, backend=backend,
-                       backend_options=backend_options, credit=credit, codec=codec, seed=seed, timeout_s=120,
-                       scales=scales, mix=mix)
-    loader = build_loader(cfg, batch_size=1, map_workers=2, prefetch=2,
-                          map_fn=lambda s: {"sample_id": s.sample_id, "frames": torch.from_numpy(s.frames),
-                                            "qa": s.qa},
-                          collate_fn=lambda b: b[0])
+    cfg = StreamConfig(
+        endpoint="tcp://127.0.0.1:*",
+        control_endpoint="off",
+        workers=workers,
+        backend=backend,
+        backend_options=backend_options,
+        credit=credit,
+        codec=codec,
+        seed=seed,
+        timeout_s=120,
+        scales=scales,
+        mix=mix,
+    )
+    loader = build_loader(
+        cfg,
+        batch_size=1,
+        map_workers=2,
+        prefetch=2,
+        map_fn=lambda s: {"sample_id": s.sample_id, "frames": torch.from_numpy(s.frames), "qa": s.qa},
+        collate_fn=lambda b: b[0],
+    )
     try:
         it = iter(loader)
         dt = _time_samples(it, 2 * workers, n, scales.frames)
@@ -120,8 +144,16 @@ def run_stream(workers: int, n: int, backend: str, backend_options: dict, scales
     return Point(workers, "stream", n, dt)
 
 
-def run_throughput(worker_counts: Sequence[int], per_worker: int, backend: str, backend_options: dict, scales,
-                   mix: Any, repeats: int = 1, credit: int = 2) -> list[tuple[Point, Point]]:
+def run_throughput(
+    worker_counts: Sequence[int],
+    per_worker: int,
+    backend: str,
+    backend_options: dict,
+    scales,
+    mix: Any,
+    repeats: int = 1,
+    credit: int = 2,
+) -> list[tuple[Point, Point]]:
     rows = []
     for w in worker_counts:
         n = per_worker * w
@@ -146,16 +178,25 @@ class Staleness:
     rate: float
 
 
-def run_staleness(credits: Sequence[int], workers: int = 2, delay_s: float = 0.01, before: int = 60,
-                  after: int = 60) -> list[Staleness]:
+def run_staleness(
+    credits: Sequence[int], workers: int = 2, delay_s: float = 0.01, before: int = 60, after: int = 60
+) -> list[Staleness]:
     from ..config import Scales
     from ..stream import Dispatcher, StreamConfig, build_loader
 
     out = []
     for credit in credits:
-        cfg = StreamConfig(endpoint="tcp://127.0.0.1:*", control_endpoint="off", workers=workers, backend="noise",
-                           backend_options={"delay_s": delay_s}, credit=credit, timeout_s=60,
-                           scales=Scales(frames=4, width=32, height=32), mix="3q")
+        cfg = StreamConfig(
+            endpoint="tcp://127.0.0.1:*",
+            control_endpoint="off",
+            workers=workers,
+            backend="noise",
+            backend_options={"delay_s": delay_s},
+            credit=credit,
+            timeout_s=60,
+            scales=Scales(frames=4, width=32, height=32),
+            mix="3q",
+        )
         # dispatcher level
         with Dispatcher(cfg) as d:
             for _ in range(before):
@@ -169,14 +210,20 @@ def run_staleness(credits: Sequence[int], workers: int = 2, delay_s: float = 0.0
                 taken += 1
                 if ws.sample_id < ch["first_id"]:
                     stale += 1
-                    assert ws.question_type in ("abs_distance", "appearance_order", "rel_direction_easy",
-                                                "rel_direction_medium", "rel_direction_hard")
+                    assert ws.question_type in (
+                        "abs_distance",
+                        "appearance_order",
+                        "rel_direction_easy",
+                        "rel_direction_medium",
+                        "rel_direction_hard",
+                    )
                 elif ws.sample_id >= ch["first_id"] + after:
                     break
                 else:
                     assert ws.question_type == "appearance_order"
-            out.append(Staleness(credit, workers, "dispatcher", stale, credit * workers,
-                                 taken / (time.perf_counter() - t0)))
+            out.append(
+                Staleness(credit, workers, "dispatcher", stale, credit * workers, taken / (time.perf_counter() - t0))
+            )
         # behind build_loader (what a trainer iterating the Loader sees)
         loader = build_loader(cfg, batch_size=1, map_workers=2, prefetch=2, collate_fn=lambda b: b[0])
         try:
@@ -193,8 +240,9 @@ def run_staleness(credits: Sequence[int], workers: int = 2, delay_s: float = 0.0
                     stale += 1
                 elif s.sample_id >= ch["first_id"] + after:
                     break
-            out.append(Staleness(credit, workers, "loader", stale, credit * workers,
-                                 taken / (time.perf_counter() - t0)))
+            out.append(
+                Staleness(credit, workers, "loader", stale, credit * workers, taken / (time.perf_counter() - t0))
+            )
         finally:
             loader.close()
     return out
@@ -202,16 +250,18 @@ def run_staleness(credits: Sequence[int], workers: int = 2, delay_s: float = 0.0
 
 # ----------------------------------------------------------------------------------------------
 def format_throughput(rows: Sequence[tuple[Point, Point]], label: str) -> str:
-    out = [f"throughput ({label})",
-           f"{'workers':>7} {'stream/s':>9} {'DataLoader/s':>12} {'ratio':>6}", "-" * 38]
+    out = [f"throughput ({label})", f"{'workers':>7} {'stream/s':>9} {'DataLoader/s':>12} {'ratio':>6}", "-" * 38]
     for s, d in rows:
         out.append(f"{s.workers:>7} {s.rate:9.2f} {d.rate:12.2f} {s.rate / d.rate:5.2f}x")
     return "\n".join(out)
 
 
 def format_staleness(rows: Sequence[Staleness]) -> str:
-    out = ["mix-switch staleness (samples of the old mix received after the switch)",
-           f"{'credit':>6} {'workers':>7} {'bound credit*W':>14} {'dispatcher':>10} {'loader':>7}", "-" * 50]
+    out = [
+        "mix-switch staleness (samples of the old mix received after the switch)",
+        f"{'credit':>6} {'workers':>7} {'bound credit*W':>14} {'dispatcher':>10} {'loader':>7}",
+        "-" * 50,
+    ]
     by = {}
     for r in rows:
         by.setdefault((r.credit, r.workers), {})[r.level] = r
@@ -247,7 +297,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workers", default="1,2,4", help="worker counts (default: %(default)s)")
     p.add_argument("--per-worker", type=int, default=16, help="samples timed per worker (default 16)")
     p.add_argument("--backend", default="procedural", help="procedural (default) or noise")
-    p.add_argument("--backend-options", default="{}", help='JSON, e.g. \'{"burn_s": 0.05}\' for noise')
+    p.add_argument("--backend-options", default="{}", help="JSON, e.g. '{\"burn_s\": 0.05}' for noise")
     p.add_argument("--frames", type=int, default=16)
     p.add_argument("--size", default="224x224")
     p.add_argument("--mix", default="3q")
@@ -282,8 +332,14 @@ def run(args: argparse.Namespace) -> int:
 
 
 def register_bench(bsub) -> None:
-    add_command(bsub, "stream", "stream vs DataLoader+IterableDataset throughput; mix-switch staleness", __doc__,
-                add_arguments, run)
+    add_command(
+        bsub,
+        "stream",
+        "stream vs DataLoader+IterableDataset throughput; mix-switch staleness",
+        __doc__,
+        add_arguments,
+        run,
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -19,6 +19,7 @@ a run down). Both paths, in both processes, run with the glibc allocator setting
 
 Used by `simsv-stream bench transport` and `bench/transport.py`.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -76,7 +77,7 @@ def _child_env() -> dict:
     root = str(Path(__file__).resolve().parents[2])
     env = dict(os.environ)
     env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    env.setdefault("MALLOC_MMAP_THRESHOLD_", str(64 << 20))   # same allocator settings as stream workers
+    env.setdefault("MALLOC_MMAP_THRESHOLD_", str(64 << 20))  # same allocator settings as stream workers
     env.setdefault("MALLOC_TRIM_THRESHOLD_", str(1 << 30))
     return env
 
@@ -91,8 +92,15 @@ def run_raw(shape: tuple[int, int, int], n: int, warmup: int) -> Result:
     pull = ctx.socket(zmq.PULL)
     pull.setsockopt(zmq.RCVHWM, 4)
     port = pull.bind_to_random_port("tcp://127.0.0.1")
-    proc = subprocess.Popen([sys.executable, "-c", "from simsv_stream.benchmarks.transport import _pusher; "
-                             f"_pusher('tcp://127.0.0.1:{port}', {nbytes}, {n + warmup})"], env=_child_env())
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from simsv_stream.benchmarks.transport import _pusher; "
+            f"_pusher('tcp://127.0.0.1:{port}', {nbytes}, {n + warmup})",
+        ],
+        env=_child_env(),
+    )
     t0 = 0.0
     for i in range(n + warmup):
         if i == warmup:
@@ -107,8 +115,9 @@ def run_raw(shape: tuple[int, int, int], n: int, warmup: int) -> Result:
     return Result(shape, "raw PUSH/PULL", n, dt)
 
 
-def run_stream(shape: tuple[int, int, int], n: int, warmup: int, credit: int = 4, path: str = "source",
-               codec: str = "raw") -> Result:
+def run_stream(
+    shape: tuple[int, int, int], n: int, warmup: int, credit: int = 4, path: str = "source", codec: str = "raw"
+) -> Result:
     """path: "get" (Dispatcher.get), "source" (Loader(Mapper(ZmqSource, decode))), "loader" (build_loader)."""
     from torchdata.nodes import Loader, Mapper
 
@@ -116,9 +125,18 @@ def run_stream(shape: tuple[int, int, int], n: int, warmup: int, credit: int = 4
     from ..stream import Dispatcher, StreamConfig, ZmqSource, build_loader, decode_sample
 
     t, h, w = shape
-    cfg = StreamConfig(endpoint="tcp://127.0.0.1:*", control_endpoint="off", workers=1, backend="noise",
-                       backend_options={"static": True}, credit=credit, codec=codec, timeout_s=60,
-                       scales=Scales(frames=t, width=w, height=h), mix="abs_distance")
+    cfg = StreamConfig(
+        endpoint="tcp://127.0.0.1:*",
+        control_endpoint="off",
+        workers=1,
+        backend="noise",
+        backend_options={"static": True},
+        credit=credit,
+        codec=codec,
+        timeout_s=60,
+        scales=Scales(frames=t, width=w, height=h),
+        mix="abs_distance",
+    )
     if path in ("source", "loader"):
         if path == "loader":
             ld = build_loader(cfg, batch_size=1, map_workers=2, prefetch=2, collate_fn=lambda b: b[0])
@@ -169,22 +187,25 @@ def auto_credit(shape: tuple[int, int, int]) -> int:
     return max(2, min(8, AUTO_CREDIT_BYTES // (t * h * w * 3)))
 
 
-def run_transport_bench(shapes: Sequence[tuple[int, int, int]], samples: int = 0, repeats: int = 3,
-                        credit: int = 0, jpeg: bool = False) -> list[tuple[Result, ...]]:
+def run_transport_bench(
+    shapes: Sequence[tuple[int, int, int]], samples: int = 0, repeats: int = 3, credit: int = 0, jpeg: bool = False
+) -> list[tuple[Result, ...]]:
     from ..stream.dispatcher import tune_malloc
 
     tune_malloc()  # both paths run under the allocator settings a stream uses (see tune_malloc)
     rows = []
     for shape in shapes:
         mb = shape[0] * shape[1] * shape[2] * 3 / 1e6
-        n = samples or max(40, int(1500 / mb))       # ~1.5 GB per run
+        n = samples or max(40, int(1500 / mb))  # ~1.5 GB per run
         warm = max(5, n // 10)
         c = credit or auto_credit(shape)
         best: dict[str, Result] = {}
-        runs = [("raw", lambda: run_raw(shape, n, warm)),
-                ("get", lambda: run_stream(shape, n, warm, c, "get")),
-                ("source", lambda: run_stream(shape, n, warm, c, "source")),
-                ("loader", lambda: run_stream(shape, n, warm, c, "loader"))]
+        runs = [
+            ("raw", lambda: run_raw(shape, n, warm)),
+            ("get", lambda: run_stream(shape, n, warm, c, "get")),
+            ("source", lambda: run_stream(shape, n, warm, c, "source")),
+            ("loader", lambda: run_stream(shape, n, warm, c, "loader")),
+        ]
         if jpeg:
             runs.append(("jpeg", lambda: run_stream(shape, max(10, n // 10), 3, c, "loader", "jpeg")))
         for _ in range(repeats):
@@ -197,14 +218,15 @@ def run_transport_bench(shapes: Sequence[tuple[int, int, int]], samples: int = 0
 
 
 def format_table(rows: Sequence[tuple[Result, ...]]) -> str:
-    out = [f"{'frames':>14} {'MB/sample':>9} {'path':<31} {'samples/s':>10} {'GB/s':>7} {'vs raw':>7}",
-           "-" * 83]
+    out = [f"{'frames':>14} {'MB/sample':>9} {'path':<31} {'samples/s':>10} {'GB/s':>7} {'vs raw':>7}", "-" * 83]
     for row in rows:
         raw = row[0]
         for r in row:
             t, h, w = r.shape
-            out.append(f"{f'{t}x{h}x{w}x3':>14} {r.nbytes / 1e6:9.2f} {r.path:<31} {r.rate:10.1f} {r.gbps:7.2f} "
-                       f"{r.rate / raw.rate:6.2f}x")
+            out.append(
+                f"{f'{t}x{h}x{w}x3':>14} {r.nbytes / 1e6:9.2f} {r.path:<31} {r.rate:10.1f} {r.gbps:7.2f} "
+                f"{r.rate / raw.rate:6.2f}x"
+            )
     return "\n".join(out)
 
 
@@ -212,8 +234,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--shapes", default=",".join(DEFAULT_SHAPES), help="TxHxW list (default: %(default)s)")
     p.add_argument("--samples", type=int, default=0, help="samples per run (default: ~1.5 GB worth)")
     p.add_argument("--repeats", type=int, default=3, help="runs per configuration, best kept (default 3)")
-    p.add_argument("--credit", type=int, default=0,
-                   help="stream credit (orders outstanding per worker; default: ~32 MB in flight, 2..8)")
+    p.add_argument(
+        "--credit",
+        type=int,
+        default=0,
+        help="stream credit (orders outstanding per worker; default: ~32 MB in flight, 2..8)",
+    )
     p.add_argument("--jpeg", action="store_true", help="also run the jpeg codec (encode+decode cost)")
 
 
@@ -225,8 +251,14 @@ def run(args: argparse.Namespace) -> int:
 
 
 def register_bench(bsub) -> None:
-    add_command(bsub, "transport", "stream wire+dispatcher+torchdata vs raw pyzmq PUSH/PULL, same bytes", __doc__,
-                add_arguments, run)
+    add_command(
+        bsub,
+        "transport",
+        "stream wire+dispatcher+torchdata vs raw pyzmq PUSH/PULL, same bytes",
+        __doc__,
+        add_arguments,
+        run,
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,6 +1,7 @@
 """The `simsv-stream` subcommands (one module each, see cli.COMMAND_MODULES) and the argparse glue
 shared by them and the benchmark modules, whose `add_arguments(parser)` + `run(args)` serve both a
 subcommand and a standalone script (bench/*.py)."""
+
 from __future__ import annotations
 
 import argparse
@@ -20,9 +21,14 @@ def one_line_errors(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     return parser
 
 
-def add_command(subparsers, name: str, help: str, doc: Optional[str],
-                add_arguments: Callable[[argparse.ArgumentParser], None],
-                run: Callable[[argparse.Namespace], int]) -> argparse.ArgumentParser:
+def add_command(
+    subparsers,
+    name: str,
+    help: str,
+    doc: Optional[str],
+    add_arguments: Callable[[argparse.ArgumentParser], None],
+    run: Callable[[argparse.Namespace], int],
+) -> argparse.ArgumentParser:
     """Subcommand `name`: `doc` as its description (kept as written), `add_arguments` fills it,
     `run(args)` handles it."""
     p = subparsers.add_parser(name, help=help, description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -31,9 +37,13 @@ def add_command(subparsers, name: str, help: str, doc: Optional[str],
     return p
 
 
-def script_main(argv: Optional[Sequence[str]], doc: Optional[str],
-                add_arguments: Callable[[argparse.ArgumentParser], None],
-                run: Callable[[argparse.Namespace], int], prog: Optional[str] = None) -> int:
+def script_main(
+    argv: Optional[Sequence[str]],
+    doc: Optional[str],
+    add_arguments: Callable[[argparse.ArgumentParser], None],
+    run: Callable[[argparse.Namespace], int],
+    prog: Optional[str] = None,
+) -> int:
     """A standalone script's main over the same `add_arguments` + `run` as a subcommand; a SimsvError
     is one line on stderr and exit 2, as in the console script."""
     from ..errors import SimsvError

@@ -8,6 +8,7 @@
 Every change is exact: orders written after it follow it; the reply names the first sample id it
 applies to (also logged by the stream).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,8 +24,12 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def register(subparsers) -> None:
-    m = subparsers.add_parser("mix", help="change a running stream's question-type mix",
-                              description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    m = subparsers.add_parser(
+        "mix",
+        help="change a running stream's question-type mix",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     msub = m.add_subparsers(dest="mix_command", metavar="ACTION")
     ms = msub.add_parser("set", help="set the mix: a preset (3q, vsi, all), a type, or TYPE=W ...")
     _common(ms)
@@ -32,18 +37,27 @@ def register(subparsers) -> None:
     ms.set_defaults(func=run_mix_set)
     m.set_defaults(func=lambda a: (m.print_help(), 2)[1])
 
-    s = subparsers.add_parser("scale", help="change a running stream's scales or worker count",
-                              description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    s = subparsers.add_parser(
+        "scale",
+        help="change a running stream's scales or worker count",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     ssub = s.add_subparsers(dest="scale_command", metavar="ACTION")
-    ss = ssub.add_parser("set", help="KEY=VALUE ...: frames, size=WxH, rooms=A-B, fps, questions_per_episode, "
-                                     "workers, credit")
+    ss = ssub.add_parser(
+        "set", help="KEY=VALUE ...: frames, size=WxH, rooms=A-B, fps, questions_per_episode, workers, credit"
+    )
     _common(ss)
     ss.add_argument("changes", nargs="+", metavar="KEY=VALUE")
     ss.set_defaults(func=run_scale_set)
     s.set_defaults(func=lambda a: (s.print_help(), 2)[1])
 
-    st = subparsers.add_parser("status", help="a running stream's rates, workers, mix and orders in flight",
-                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    st = subparsers.add_parser(
+        "status",
+        help="a running stream's rates, workers, mix and orders in flight",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     _common(st)
     st.add_argument("--json", action="store_true", help="print the raw status object")
     st.set_defaults(func=run_status)
@@ -56,8 +70,10 @@ def _client(args):
 
 
 def _print_change(ch: dict) -> None:
-    print(f"{ch.get('what', 'change')} v{ch.get('version')}: {json.dumps(ch.get('value'), sort_keys=True)} "
-          f"applies from sample {ch.get('first_id')} (rank {ch.get('rank')})")
+    print(
+        f"{ch.get('what', 'change')} v{ch.get('version')}: {json.dumps(ch.get('value'), sort_keys=True)} "
+        f"applies from sample {ch.get('first_id')} (rank {ch.get('rank')})"
+    )
 
 
 def run_mix_set(args: argparse.Namespace) -> int:

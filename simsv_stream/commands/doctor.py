@@ -12,6 +12,7 @@ Exit status 0, or 1 when `--require BACKEND` names a backend that cannot run her
 `--fetch-thor-build` downloads the AI2-THOR CloudRendering build into ~/.ai2thor/releases (on a
 machine with network; copy that folder to GPU machines without network).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,7 +29,7 @@ class BackendStatus:
     name: str
     ok: bool
     detail: str
-    checks: list = field(default_factory=list)   # thor: [scene.thor.Check]
+    checks: list = field(default_factory=list)  # thor: [scene.thor.Check]
 
 
 def _pybullet() -> tuple[bool, str]:
@@ -64,8 +65,9 @@ def backend_status(houses: Optional[str] = None, gpu_device: Optional[int] = Non
     ok, why = _pybullet()
     out.append(BackendStatus("procedural", ok, why))
     hok, hwhy = _houses(houses)
-    out.append(BackendStatus("procthor-layout", ok and hok,
-                             why if not ok else f"ProcTHOR layouts, CPU renderer; {hwhy}"))
+    out.append(
+        BackendStatus("procthor-layout", ok and hok, why if not ok else f"ProcTHOR layouts, CPU renderer; {hwhy}")
+    )
     from ..scene.thor import thor_checks
 
     checks = thor_checks(gpu_device)
@@ -75,8 +77,9 @@ def backend_status(houses: Optional[str] = None, gpu_device: Optional[int] = Non
     elif not hok:
         out.append(BackendStatus("thor", False, hwhy, checks))
     else:
-        out.append(BackendStatus("thor", True, "AI2-THOR CloudRendering on the GPU" +
-                                 (f"; {hwhy}" if houses else ""), checks))
+        out.append(
+            BackendStatus("thor", True, "AI2-THOR CloudRendering on the GPU" + (f"; {hwhy}" if houses else ""), checks)
+        )
     return out
 
 
@@ -108,12 +111,19 @@ def run(args: argparse.Namespace) -> int:
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("doctor", help="list the simulator backends and whether they can run here",
-                              description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = subparsers.add_parser(
+        "doctor",
+        help="list the simulator backends and whether they can run here",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--houses", default=None, help="ProcTHOR houses to check (.json, folder, .jsonl[.gz])")
     p.add_argument("--gpu-device", default=None, help="GPU index the thor backend would use")
     p.add_argument("--require", default=None, help=f"exit 1 unless this backend can run ({', '.join(BACKENDS)})")
-    p.add_argument("--fetch-thor-build", action="store_true",
-                   help="download the AI2-THOR Unity build into ~/.ai2thor/releases first (needs network)")
+    p.add_argument(
+        "--fetch-thor-build",
+        action="store_true",
+        help="download the AI2-THOR Unity build into ~/.ai2thor/releases first (needs network)",
+    )
     p.set_defaults(func=run)
     one_line_errors(p)

@@ -5,6 +5,7 @@ prints every question it can be asked and writes DIR/episode.json (with those qu
 (DIR/video.gif when no ffmpeg encoder is available) and DIR/contact_sheet.png (all frames tiled,
 each labelled with its index and the camera's room).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -72,9 +73,17 @@ def write_video(rgb: "np.ndarray", out_dir: str, fps: float) -> str:
 
         ph, pw = H + (H % 2), W + (W % 2)
         frames = rgb if (ph, pw) == (H, W) else np.pad(rgb, ((0, 0), (0, ph - H), (0, pw - W), (0, 0)), mode="edge")
-        writer = imageio.get_writer(path, format="FFMPEG", mode="I", fps=float(fps), codec="libx264",
-                                    pixelformat="yuv420p", macro_block_size=1, quality=8,
-                                    ffmpeg_log_level="error")
+        writer = imageio.get_writer(
+            path,
+            format="FFMPEG",
+            mode="I",
+            fps=float(fps),
+            codec="libx264",
+            pixelformat="yuv420p",
+            macro_block_size=1,
+            quality=8,
+            ffmpeg_log_level="error",
+        )
         try:
             for f in frames:
                 writer.append_data(np.ascontiguousarray(f))
@@ -129,7 +138,10 @@ def write_preview(episode: "Episode", out_dir: str, qa: Optional[list] = None) -
     from ..episode_json import dumps
 
     os.makedirs(out_dir, exist_ok=True)
-    paths = {"episode": os.path.join(out_dir, "episode.json"), "contact_sheet": os.path.join(out_dir, "contact_sheet.png")}
+    paths = {
+        "episode": os.path.join(out_dir, "episode.json"),
+        "contact_sheet": os.path.join(out_dir, "contact_sheet.png"),
+    }
     with open(paths["episode"], "w") as fh:
         fh.write(dumps(episode, qa or []))
     paths["video"] = write_video(episode.frames.rgb, out_dir, episode.scales.fps)
@@ -162,8 +174,10 @@ def run(args: argparse.Namespace) -> int:
     paths = write_preview(episode, out_dir, qa)
     house = episode.house
     t = episode.timings
-    print(f"seed {seed}: {len(house.rooms)} rooms, {len(house.objects)} objects, "
-          f"{len(episode.salient_ids)} salient, {scales.frames} frames {scales.width}x{scales.height}")
+    print(
+        f"seed {seed}: {len(house.rooms)} rooms, {len(house.objects)} objects, "
+        f"{len(episode.salient_ids)} salient, {scales.frames} frames {scales.width}x{scales.height}"
+    )
     print("timings: " + ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in t.items()))
     for q in qa:
         d = q.to_dict() if hasattr(q, "to_dict") else dict(q)
@@ -176,16 +190,22 @@ def run(args: argparse.Namespace) -> int:
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
-        "preview", help="simulate one episode and write episode.json, a video and a contact sheet",
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+        "preview",
+        help="simulate one episode and write episode.json, a video and a contact sheet",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     # values are validated by Scales / parse_size so that a bad one is a one-line ConfigError
     p.add_argument("--seed", default="0", help="episode seed (default 0)")
     p.add_argument("--out", default=None, help="output directory (required)")
     p.add_argument("--frames", default=None, help="frames per video (default 16)")
     p.add_argument("--size", default=None, help="WIDTHxHEIGHT (default 224x224; e.g. 680x384)")
     p.add_argument("--rooms", default=None, help="rooms per house: N or A-B (default 1-3)")
-    p.add_argument("--house", default=None,
-                   help="ProcTHOR house(s) to render instead of a procedural house: .json, folder, glob, .jsonl[.gz]")
+    p.add_argument(
+        "--house",
+        default=None,
+        help="ProcTHOR house(s) to render instead of a procedural house: .json, folder, glob, .jsonl[.gz]",
+    )
     p.add_argument("--house-index", default="0", help="which house of a multi-house --house file (default 0)")
     p.set_defaults(func=run)
     one_line_errors(p)

@@ -7,6 +7,7 @@ printed at start, so `simsv-stream mix set --endpoint E ...` can change the stre
 
 `simsv-stream keys --out DIR` makes CurveZMQ keys for a dispatcher bound beyond loopback.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -16,8 +17,12 @@ import time
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("stream", help="run a stream and write one JSON line per sample",
-                              description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = subparsers.add_parser(
+        "stream",
+        help="run a stream and write one JSON line per sample",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--config", default=None, help="YAML with a `stream:` section (and `scales:`/`mix:`)")
     p.add_argument("--samples", type=int, required=True, help="samples to take")
     p.add_argument("--out", default="-", help="JSONL output (default stdout)")
@@ -30,10 +35,13 @@ def register(subparsers) -> None:
     p.add_argument("--scale", action="append", default=[], metavar="KEY=VALUE", help="override a scale (repeatable)")
     p.set_defaults(func=run)
 
-    k = subparsers.add_parser("keys", help="make CurveZMQ keys for a non-loopback stream",
-                              description="Writes DIR/server.key(_secret) and DIR/clients/NAME.key(_secret). "
-                                          "Give the whole folder to the trainer (stream.curve_keys: DIR); give "
-                                          "workers server.key and their own clients/NAME.key*.")
+    k = subparsers.add_parser(
+        "keys",
+        help="make CurveZMQ keys for a non-loopback stream",
+        description="Writes DIR/server.key(_secret) and DIR/clients/NAME.key(_secret). "
+        "Give the whole folder to the trainer (stream.curve_keys: DIR); give "
+        "workers server.key and their own clients/NAME.key*.",
+    )
     k.add_argument("--out", required=True, metavar="DIR")
     k.add_argument("--clients", nargs="+", default=["worker"], help="worker key names (default: worker)")
     k.set_defaults(func=run_keys)
@@ -73,12 +81,22 @@ def run(args: argparse.Namespace) -> int:
                 ws = d.get()
                 now = time.monotonic()
                 prov = ws.header["provenance"]
-                out.write(json.dumps({
-                    "id": ws.sample_id, "type": ws.question_type, "worker": prov.get("worker_id", ""),
-                    "latency_s": round(now - ws.ordered_at, 6), "render_s": round(prov.get("render_s", 0.0), 6),
-                    "mix_version": prov.get("mix_version", 0), "episode_seed": prov["episode_seed"],
-                    "shape": ws.shape, "t": round(now - t0, 6),
-                }) + "\n")
+                out.write(
+                    json.dumps(
+                        {
+                            "id": ws.sample_id,
+                            "type": ws.question_type,
+                            "worker": prov.get("worker_id", ""),
+                            "latency_s": round(now - ws.ordered_at, 6),
+                            "render_s": round(prov.get("render_s", 0.0), 6),
+                            "mix_version": prov.get("mix_version", 0),
+                            "episode_seed": prov["episode_seed"],
+                            "shape": ws.shape,
+                            "t": round(now - t0, 6),
+                        }
+                    )
+                    + "\n"
+                )
                 out.flush()
     finally:
         if out is not sys.stdout:

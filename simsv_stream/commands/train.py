@@ -3,8 +3,10 @@
 Fine-tunes a video VLM (LoRA or full) on streamed samples. The config's sections: model, lora, optim,
 data, trainer, stream, scales, mix, schedule, eval (see trainers/run_config.py and configs/*.yaml).
 Overrides use the config's dotted names and YAML values, e.g. `--trainer.max_steps 20`,
-`--optim.lr 1e-4`, `stream.workers=4`; keys not listed below work the same way. Everything is validated before any model or worker starts.
+`--optim.lr 1e-4`, `stream.workers=4`; keys not listed below work the same way. Everything is validated
+before any model or worker starts.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -12,8 +14,18 @@ from dataclasses import fields
 from typing import Any, Optional
 
 # dotted options listed in --help; any other key works as `section.key=value`
-_TRAINER_KEYS = ("max_steps", "accelerator", "devices", "precision", "accumulate_grad_batches",
-                 "log_every_n_steps", "val_check_interval", "gradient_clip_val", "strategy", "num_nodes")
+_TRAINER_KEYS = (
+    "max_steps",
+    "accelerator",
+    "devices",
+    "precision",
+    "accumulate_grad_batches",
+    "log_every_n_steps",
+    "val_check_interval",
+    "gradient_clip_val",
+    "strategy",
+    "num_nodes",
+)
 _STREAM_KEYS = ("backend", "workers", "endpoint", "control_endpoint", "credit", "codec", "seed", "timeout_s")
 _SCALES_KEYS = ("frames", "size", "fps", "rooms", "questions_per_episode")
 
@@ -22,9 +34,16 @@ def _section_keys() -> dict[str, tuple[str, ...]]:
     from trainers.config import DataConfig, LoraConfig, ModelConfig, OptimConfig
     from trainers.run_config import EvalConfig
 
-    keys = {name: tuple(f.name for f in fields(cls)) for name, cls in
-            (("model", ModelConfig), ("lora", LoraConfig), ("optim", OptimConfig), ("data", DataConfig),
-             ("eval", EvalConfig))}
+    keys = {
+        name: tuple(f.name for f in fields(cls))
+        for name, cls in (
+            ("model", ModelConfig),
+            ("lora", LoraConfig),
+            ("optim", OptimConfig),
+            ("data", DataConfig),
+            ("eval", EvalConfig),
+        )
+    }
     keys.update(trainer=_TRAINER_KEYS, stream=_STREAM_KEYS, scales=_SCALES_KEYS)
     return keys
 
@@ -41,15 +60,27 @@ class _TrainParser(argparse.ArgumentParser):
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
-        "train", help="fine-tune a video VLM on streamed simulated samples (YAML config + overrides)",
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+        "train",
+        help="fine-tune a video VLM on streamed simulated samples (YAML config + overrides)",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--config", default=None, metavar="FILE", help="run config YAML (configs/*.yaml)")
     p.add_argument("--print-config", action="store_true", help="print the validated config and exit")
-    p.add_argument("--resume", default=None, metavar="CKPT",
-                   help="resume model, optimizer, schedule position and stream state from a checkpoint "
-                        "(`last`: OUTPUT_DIR/checkpoints/last.ckpt)")
-    p.add_argument("--checkpoint-every", type=int, default=None, metavar="N",
-                   help="save a checkpoint every N steps (default: max_steps / 4)")
+    p.add_argument(
+        "--resume",
+        default=None,
+        metavar="CKPT",
+        help="resume model, optimizer, schedule position and stream state from a checkpoint "
+        "(`last`: OUTPUT_DIR/checkpoints/last.ckpt)",
+    )
+    p.add_argument(
+        "--checkpoint-every",
+        type=int,
+        default=None,
+        metavar="N",
+        help="save a checkpoint every N steps (default: max_steps / 4)",
+    )
     for section, keys in _section_keys().items():
         g = p.add_argument_group(f"{section} overrides")
         for k in keys:
@@ -73,9 +104,16 @@ def build_datamodule(cfg: Any, module: Any) -> Any:
     if backend == "synthetic":
         from trainers.data import SyntheticDataModule
 
-        return SyntheticDataModule(module.collator, batch_size=cfg.data.batch_size, seed=cfg.stream.get("seed", 0),
-                                   frames=cfg.scales.frames, height=cfg.scales.height, width=cfg.scales.width,
-                                   eval_samples=cfg.eval.samples, eval_batch_size=cfg.eval.batch_size)
+        return SyntheticDataModule(
+            module.collator,
+            batch_size=cfg.data.batch_size,
+            seed=cfg.stream.get("seed", 0),
+            frames=cfg.scales.frames,
+            height=cfg.scales.height,
+            width=cfg.scales.width,
+            eval_samples=cfg.eval.samples,
+            eval_batch_size=cfg.eval.batch_size,
+        )
     from trainers.datamodule import StreamDataModule
 
     return StreamDataModule.from_run_config(cfg, module)
@@ -128,8 +166,9 @@ def run(args: argparse.Namespace) -> int:
     family_for_model_type(read_model_type(cfg.model.path))  # missing dir / unknown family: one line, now
     backend = (cfg.stream or {}).get("backend", "procedural")
     if cfg.schedule and backend == "synthetic":
-        raise ConfigError("schedule", "the synthetic source has no live mix; drop the schedule (schedule=[]) or "
-                                      "use a stream backend")
+        raise ConfigError(
+            "schedule", "the synthetic source has no live mix; drop the schedule (schedule=[]) or use a stream backend"
+        )
     out = Path(cfg.output_dir)
     ckpt_path = _resume_path(args.resume, out)
     if args.print_config:
@@ -161,8 +200,10 @@ def run(args: argparse.Namespace) -> int:
         trainer_kwargs.setdefault("limit_val_batches", 0)
     every = args.checkpoint_every or max(1, cfg.trainer["max_steps"] // 4)
     metrics = StreamMetricsCallback()
-    callbacks: list[Any] = [metrics, ModelCheckpoint(dirpath=str(out / "checkpoints"), save_last=True,
-                                                     save_top_k=-1, every_n_train_steps=every)]
+    callbacks: list[Any] = [
+        metrics,
+        ModelCheckpoint(dirpath=str(out / "checkpoints"), save_last=True, save_top_k=-1, every_n_train_steps=every),
+    ]
     if cfg.schedule:
         callbacks.insert(0, CurriculumCallback(cfg.schedule))
     trainer = L.Trainer(
@@ -177,8 +218,10 @@ def run(args: argparse.Namespace) -> int:
         t0 = time.perf_counter()
         trainer.validate(module, datamodule=datamodule, verbose=False)
         if module.last_eval is not None and trainer.is_global_zero:
-            print(f"held-out eval: {cfg.eval.samples} samples from the reserved seed "
-                  f"{int((cfg.stream or {}).get('seed', 0)) + cfg.eval.seed_offset} ({time.perf_counter() - t0:.1f} s)")
+            print(
+                f"held-out eval: {cfg.eval.samples} samples from the reserved seed "
+                f"{int((cfg.stream or {}).get('seed', 0)) + cfg.eval.seed_offset} ({time.perf_counter() - t0:.1f} s)"
+            )
             print(module.last_eval.table())
             with open(out / "eval.json", "w", encoding="utf-8") as f:
                 json.dump(module.last_eval.to_dict(), f, indent=2)
@@ -187,7 +230,9 @@ def run(args: argparse.Namespace) -> int:
         if line:
             print(line)
         csv_dir = Path(trainer.loggers[0].log_dir) if trainer.loggers else out / "csv"
-        print(f"logs: {csv_dir}/metrics.csv (CSV), {out}/tb (TensorBoard: tensorboard --logdir {out}/tb); "
-              f"checkpoints: {out}/checkpoints (last.ckpt; resume with --resume last); "
-              f"adapter + processor: {out}/final; total {time.perf_counter() - t_start:.1f} s")
+        print(
+            f"logs: {csv_dir}/metrics.csv (CSV), {out}/tb (TensorBoard: tensorboard --logdir {out}/tb); "
+            f"checkpoints: {out}/checkpoints (last.ckpt; resume with --resume last); "
+            f"adapter + processor: {out}/final; total {time.perf_counter() - t_start:.1f} s"
+        )
     return 0

@@ -5,6 +5,7 @@ another host: `tcp://trainer-host:5555`). Each worker says hello, fills the orde
 heartbeats, and reconnects with backoff if the dispatcher goes away. A worker that crashes is
 replaced (one line logged). Ctrl-C / SIGTERM stops them all; nothing is left behind.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -16,12 +17,19 @@ import time
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("workers", help="run N simulator workers for a dispatcher",
-                              description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = subparsers.add_parser(
+        "workers",
+        help="run N simulator workers for a dispatcher",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--connect", required=True, metavar="ENDPOINT", help="dispatcher address, e.g. tcp://127.0.0.1:5555")
     p.add_argument("-n", "--num", type=int, default=1, help="worker processes (default 1)")
-    p.add_argument("--backend", default="procedural",
-                   help="procedural (default), procthor-layout, thor, noise (synthetic frames, for tests), or module:function")
+    p.add_argument(
+        "--backend",
+        default="procedural",
+        help="procedural (default), procthor-layout, thor, noise (synthetic frames, for tests), or module:function",
+    )
     p.add_argument("--backend-options", default="{}", help="JSON object passed to the backend")
     p.add_argument("--heartbeat", type=float, default=1.0, help="seconds between heartbeats (default 1)")
     p.add_argument("--curve-keys", default=None, metavar="DIR", help="key folder from `simsv-stream keys`")
@@ -41,8 +49,14 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("backend-options", f"not JSON: {e}") from None
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
     log = logging.getLogger("simsv_stream.workers")
-    fleet = Fleet(args.connect, backend=args.backend, backend_options=options, heartbeat_s=args.heartbeat,
-                  curve_keys=args.curve_keys, log_level=args.log_level)
+    fleet = Fleet(
+        args.connect,
+        backend=args.backend,
+        backend_options=options,
+        heartbeat_s=args.heartbeat,
+        curve_keys=args.curve_keys,
+        log_level=args.log_level,
+    )
     stopping = []
 
     def _stop(signum, frame):
@@ -51,8 +65,11 @@ def run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     fleet.spawn(args.num)
-    print(f"workers: {args.num} x {args.backend} -> {args.connect} (pids {', '.join(map(str, fleet.pids().values()))})",
-          file=sys.stderr, flush=True)
+    print(
+        f"workers: {args.num} x {args.backend} -> {args.connect} (pids {', '.join(map(str, fleet.pids().values()))})",
+        file=sys.stderr,
+        flush=True,
+    )
     started = time.monotonic()
     failures = 0
     try:

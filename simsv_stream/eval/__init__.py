@@ -1,12 +1,13 @@
 """VSI-Bench metrics, readers and the per-type table (see metrics.py for the exact definitions).
 
-    from simsv_stream.eval import mra, score, evaluate, read_references, read_predictions
-    score(qa, "B")                       # 1.0 / 0.0 for multiple choice
-    score(qa, "2.4 meters")              # MRA for numeric questions
-    score("object_abs_distance", "2.4", ground_truth=2.0)   # VSI-Bench or our type names
-    report = evaluate(read_references("vsi.parquet"), read_predictions("preds.jsonl"))
-    print(report.table())
+from simsv_stream.eval import mra, score, evaluate, read_references, read_predictions
+score(qa, "B")                       # 1.0 / 0.0 for multiple choice
+score(qa, "2.4 meters")              # MRA for numeric questions
+score("object_abs_distance", "2.4", ground_truth=2.0)   # VSI-Bench or our type names
+report = evaluate(read_references("vsi.parquet"), read_predictions("preds.jsonl"))
+print(report.table())
 """
+
 from __future__ import annotations
 
 from typing import Any, Optional, Sequence
@@ -28,8 +29,15 @@ from .report import Report, TypeRow, evaluate, score_reference
 from .vsibench import Reference, normalize_type, read_predictions, read_references, reference_from_row, to_vsi_row
 
 
-def score(qa_or_type: Any, prediction: Any, ground_truth: Any = None, *, answer_mode: Optional[str] = None,
-          options: Optional[Sequence[str]] = None, parse: str = "lmms") -> float:
+def score(
+    qa_or_type: Any,
+    prediction: Any,
+    ground_truth: Any = None,
+    *,
+    answer_mode: Optional[str] = None,
+    options: Optional[Sequence[str]] = None,
+    parse: str = "lmms",
+) -> float:
     """Score one prediction: exact letter match for multiple choice, MRA for numbers.
 
     `qa_or_type` is a `QA`, a `Reference`, a QA/VSI-Bench row (dict), or a question-type name (ours or
@@ -68,7 +76,22 @@ def score(qa_or_type: Any, prediction: Any, ground_truth: Any = None, *, answer_
 
 
 __all__ = [
-    "PARSE_MODES", "Reference", "Report", "THRESHOLDS", "TypeRow", "evaluate", "first_token", "mra",
-    "normalize_type", "parse_letter", "parse_number", "read_predictions", "read_references",
-    "reference_from_row", "score", "score_mc", "score_numeric", "to_vsi_row",
+    "PARSE_MODES",
+    "Reference",
+    "Report",
+    "THRESHOLDS",
+    "TypeRow",
+    "evaluate",
+    "first_token",
+    "mra",
+    "normalize_type",
+    "parse_letter",
+    "parse_number",
+    "read_predictions",
+    "read_references",
+    "reference_from_row",
+    "score",
+    "score_mc",
+    "score_numeric",
+    "to_vsi_row",
 ]

@@ -20,6 +20,7 @@ number anywhere in the text ("about 3.5 m", "1,250"), or a number word up to twe
 A ground truth of 0 (never produced here; lmms-eval would divide by zero) scores 1 for an exact 0 and
 0 otherwise.
 """
+
 from __future__ import annotations
 
 import math
@@ -28,7 +29,7 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-THRESHOLDS = np.linspace(0.5, 0.95, int((0.95 - 0.5) / 0.05 + 2))   # lmms-eval's exact expression
+THRESHOLDS = np.linspace(0.5, 0.95, int((0.95 - 0.5) / 0.05 + 2))  # lmms-eval's exact expression
 assert len(THRESHOLDS) == 10
 
 PARSE_MODES = ("lmms", "lenient")
@@ -55,6 +56,7 @@ def mra(pred: Optional[float], gt: float, *, strict: bool = False) -> float:
 # ----------------------------------------------------------------------------------------------
 # parsing
 
+
 def first_token(text: str) -> str:
     """lmms-eval's `fuzzy_matching`."""
     return text.split(" ")[0].rstrip(".").strip()
@@ -63,9 +65,13 @@ def first_token(text: str) -> str:
 _LEAD_LETTER = re.compile(r"^\s*[\(\[]?([A-Z])(?:[\)\]\.:,]|\s|$)")
 _SAID_LETTER = re.compile(r"\b(?:answer|option|choice)\s*(?:is|:)?\s*[:\-]?\s*[\(\[]?([A-Z])(?![A-Za-z])", re.I)
 _NUMBER = re.compile(r"[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|[-+]?\.\d+")
-_WORDS = {w: i for i, w in enumerate(
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
-    "sixteen seventeen eighteen nineteen twenty".split())}
+_WORDS = {
+    w: i
+    for i, w in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+        "sixteen seventeen eighteen nineteen twenty".split()
+    )
+}
 
 
 def parse_letter(prediction: Any, options: Optional[Sequence[str]] = None, mode: str = "lmms") -> Optional[str]:
@@ -82,7 +88,7 @@ def parse_letter(prediction: Any, options: Optional[Sequence[str]] = None, mode:
     stripped = text.strip()
     for pat in (_LEAD_LETTER, _SAID_LETTER):
         m = pat.search(stripped)
-        if m and m.group(1) in valid:   # upper case only: "a sofa" is an article, not option A
+        if m and m.group(1) in valid:  # upper case only: "a sofa" is an article, not option A
             return m.group(1)
     if options:
         body = [_option_body(o).lower() for o in options]
@@ -126,11 +132,13 @@ def _option_body(option: str) -> str:
 def _check_mode(mode: str) -> None:
     if mode not in PARSE_MODES:
         from ..errors import ConfigError
+
         raise ConfigError("parse", f"must be one of {', '.join(PARSE_MODES)}, got {mode!r}")
 
 
 # ----------------------------------------------------------------------------------------------
 # scoring one answer
+
 
 def score_mc(prediction: Any, letter: str, options: Optional[Sequence[str]] = None, parse: str = "lmms") -> float:
     got = parse_letter(prediction, options, parse)

@@ -6,6 +6,7 @@ way (lmms-eval's `vsibench_aggregate_results`): the three relative-direction lev
 averaged into one "rel_direction" task score (equal weight per level), then overall = mean of the
 task scores. We also report the plain mean over the per-type rows.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -36,20 +37,20 @@ def row_key(ref: Reference) -> str:
 @dataclass
 class TypeRow:
     key: str
-    metric: str          # "accuracy" | "MRA"
+    metric: str  # "accuracy" | "MRA"
     n: int
-    score: float         # 0..1
-    missing: int = 0     # questions without a prediction (scored 0)
+    score: float  # 0..1
+    missing: int = 0  # questions without a prediction (scored 0)
 
 
 @dataclass
 class Report:
     rows: list[TypeRow]
-    overall: float                  # VSI-Bench's overall (relative directions merged)
+    overall: float  # VSI-Bench's overall (relative directions merged)
     mean_per_type: float
     n: int
     missing: int
-    unmatched: int                  # predictions whose id is in no reference
+    unmatched: int  # predictions whose id is in no reference
     rel_direction: Optional[float] = None
     per_question: list[float] = field(default_factory=list, repr=False)
 
@@ -73,12 +74,16 @@ class Report:
             lines.append(f"{r.key:<{w}}  {r.metric:<8}  {r.n:>6}  {100 * r.score:6.2f}{miss}")
         lines.append("-" * len(lines[0]))
         if self.rel_direction is not None:
-            lines.append(f"{'rel_direction (mean of 3 levels)':<{w}}  {'accuracy':<8}  {'':>6}  {100 * self.rel_direction:6.2f}")
+            lines.append(
+                f"{'rel_direction (mean of 3 levels)':<{w}}  {'accuracy':<8}  {'':>6}  {100 * self.rel_direction:6.2f}"
+            )
         lines.append(f"{'overall (VSI-Bench)':<{w}}  {'':<8}  {self.n:>6}  {100 * self.overall:6.2f}")
         lines.append(f"{'mean over type rows':<{w}}  {'':<8}  {'':>6}  {100 * self.mean_per_type:6.2f}")
         if self.missing or self.unmatched:
-            lines.append(f"{self.missing} reference(s) without prediction (scored 0); "
-                         f"{self.unmatched} prediction(s) matching no reference (ignored)")
+            lines.append(
+                f"{self.missing} reference(s) without prediction (scored 0); "
+                f"{self.unmatched} prediction(s) matching no reference (ignored)"
+            )
         return "\n".join(lines)
 
 
@@ -100,8 +105,16 @@ def evaluate(references: Sequence[Reference], predictions: dict[str, Any], parse
         by_key.setdefault(key, []).append(s)
     order = [k for k in REGISTRY if k in by_key]
     order += sorted(k for k in by_key if k not in order)
-    rows = [TypeRow(k, "accuracy" if modes[k] == "mc" else "MRA", len(by_key[k]), sum(by_key[k]) / len(by_key[k]),
-                    miss_by.get(k, 0)) for k in order]
+    rows = [
+        TypeRow(
+            k,
+            "accuracy" if modes[k] == "mc" else "MRA",
+            len(by_key[k]),
+            sum(by_key[k]) / len(by_key[k]),
+            miss_by.get(k, 0),
+        )
+        for k in order
+    ]
     task_scores: list[float] = []
     directions = [r.score for r in rows if r.key in DIRECTION_TYPES]
     rel_dir = sum(directions) / len(directions) if directions else None

@@ -14,6 +14,7 @@ Predictions: jsonl/json rows with an id (`id`, `question_id`, `sample_id`, `doc.
 prediction (`prediction`, `response`, `pred`, `output`, `text`, lmms-eval's `filtered_resps` /
 `resps`), or one JSON object `{id: prediction}`.
 """
+
 from __future__ import annotations
 
 import json
@@ -29,12 +30,12 @@ from ..questions import VSI_TO_OURS
 @dataclass(frozen=True)
 class Reference:
     id: str
-    question_type: str                 # ours when known, else as given in the file
-    answer_mode: str                   # "mc" | "oe"
-    answer: Any                        # option letter (mc) or the numeric ground truth (oe)
+    question_type: str  # ours when known, else as given in the file
+    answer_mode: str  # "mc" | "oe"
+    answer: Any  # option letter (mc) or the numeric ground truth (oe)
     options: Optional[tuple[str, ...]] = None
     question: str = ""
-    source_type: str = ""              # question_type exactly as the file writes it
+    source_type: str = ""  # question_type exactly as the file writes it
 
 
 def normalize_type(name: str) -> str:
@@ -52,10 +53,10 @@ def reference_from_row(row: dict, index: int) -> Reference:
         options = list(options) if hasattr(options, "__iter__") and not isinstance(options, str) else None
     options = tuple(str(o) for o in options) if options else None
     mode = "mc" if options else "oe"
-    if "answer_mode" in row:                       # our QA record
+    if "answer_mode" in row:  # our QA record
         mode = str(row["answer_mode"])
         answer = row.get("answer") if mode == "mc" else row.get("ground_truth", row.get("answer"))
-    elif "ground_truth" in row:                    # VSI-Bench row
+    elif "ground_truth" in row:  # VSI-Bench row
         answer = row["ground_truth"]
     else:
         raise ConfigError("references", f"row {index} (id {rid}): no ground_truth or answer field")
@@ -63,7 +64,9 @@ def reference_from_row(row: dict, index: int) -> Reference:
         try:
             answer = float(answer)
         except (TypeError, ValueError):
-            raise ConfigError("references", f"row {index} (id {rid}): numeric ground truth expected, got {answer!r}") from None
+            raise ConfigError(
+                "references", f"row {index} (id {rid}): numeric ground truth expected, got {answer!r}"
+            ) from None
         if not math.isfinite(answer):
             raise ConfigError("references", f"row {index} (id {rid}): ground truth is not finite")
     else:
@@ -74,7 +77,7 @@ def reference_from_row(row: dict, index: int) -> Reference:
 def read_references(path: str | Path) -> list[Reference]:
     rows = _read_rows(Path(path), "references")
     if isinstance(rows, dict):
-        if isinstance(rows.get("qa"), list):       # episode.json
+        if isinstance(rows.get("qa"), list):  # episode.json
             rows = rows["qa"]
         else:
             raise ConfigError("references", f"{path}: expected rows (jsonl, parquet, a JSON list or episode.json)")
@@ -127,7 +130,9 @@ def _prediction(row: dict, index: int) -> Any:
             v = v[0]
         if isinstance(v, str):
             return v
-    raise ConfigError("predictions", f"row {index}: no prediction field (one of {', '.join(_PRED_KEYS)}, filtered_resps)")
+    raise ConfigError(
+        "predictions", f"row {index}: no prediction field (one of {', '.join(_PRED_KEYS)}, filtered_resps)"
+    )
 
 
 def _read_rows(path: Path, field: str) -> Any:
@@ -149,7 +154,7 @@ def _read_rows(path: Path, field: str) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError:
-        return list(_jsonl(text, path, field))     # a .json file holding json lines
+        return list(_jsonl(text, path, field))  # a .json file holding json lines
 
 
 def _jsonl(text: str, path: Path, field: str) -> Iterable[Any]:

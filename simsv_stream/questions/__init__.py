@@ -10,6 +10,7 @@ yields nothing, never a wrong question. Rules and margins: see `questions/base.p
 
 Adding a question type = one module with a `TYPES` list of `QuestionType` + one line in `_MODULES`.
 """
+
 from __future__ import annotations
 
 from typing import Optional
@@ -23,10 +24,10 @@ from .base import QuestionType, View
 from .record import QA
 
 _MODULES = (
-    measurement,   # abs_distance, object_size, room_size, rel_distance
-    perspective,   # rel_direction_easy / _medium / _hard, route_plan
-    temporal,      # appearance_order, temporal_order
-    counting,      # object_count, room_count
+    measurement,  # abs_distance, object_size, room_size, rel_distance
+    perspective,  # rel_direction_easy / _medium / _hard, route_plan
+    temporal,  # appearance_order, temporal_order
+    counting,  # object_count, room_count
 )
 
 REGISTRY: dict[str, QuestionType] = {t.name: t for m in _MODULES for t in m.TYPES}
@@ -44,8 +45,14 @@ def question_type(name: str) -> QuestionType:
         raise ConfigError("question_type", f"unknown question type {name!r}; known: {', '.join(REGISTRY)}") from None
 
 
-def generate(episode: Episode, question_type_name: str, rng: np.random.Generator,
-             answer_mode: Optional[str] = None, *, view: Optional[View] = None) -> Optional[QA]:
+def generate(
+    episode: Episode,
+    question_type_name: str,
+    rng: np.random.Generator,
+    answer_mode: Optional[str] = None,
+    *,
+    view: Optional[View] = None,
+) -> Optional[QA]:
     """One question of the given type, or None when it cannot be asked unambiguously here.
     `answer_mode` None = the type's default (oe for numeric types, mc otherwise). `view` lets a
     caller asking several questions of one episode reuse the per-episode facts."""
@@ -70,5 +77,14 @@ def generate_all(episode: Episode, rng: np.random.Generator) -> list[QA]:
     return out
 
 
-__all__ = ["QA", "QuestionType", "REGISTRY", "VSI_TO_OURS", "OURS_TO_VSI", "View", "generate",
-           "generate_all", "question_type"]
+__all__ = [
+    "QA",
+    "QuestionType",
+    "REGISTRY",
+    "VSI_TO_OURS",
+    "OURS_TO_VSI",
+    "View",
+    "generate",
+    "generate_all",
+    "question_type",
+]

@@ -18,6 +18,7 @@ Rules (DESIGN.md section 5/6, issue 3), in one place so tests and docs can name 
   10% (and ``MIN_DISTANCE_GAP_M``) of each other, angles within 15 degrees of a direction boundary,
   first sightings in the same frame (under either of two visibility thresholds).
 """
+
 from __future__ import annotations
 
 import math
@@ -33,13 +34,13 @@ from .record import QA
 
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
-NOTICEABLE_FRACTION = 0.01     # an instance a viewer would notice: > 1% of some frame
-REL_DISTANCE_MARGIN = 0.10     # rel_distance: runner-up must be >= 10% farther than the answer ...
-MIN_DISTANCE_GAP_M = 0.15      # ... and at least 15 cm farther (10% of a few cm is not visible)
-ANGLE_MARGIN_DEG = 15.0        # directions: refuse within 15 degrees of a boundary
-MIN_ABS_DISTANCE_M = 0.20      # abs_distance: touching / nearly touching pairs are not asked
-MIN_SEPARATION_M = 0.75        # directions/routes: P-O and P-Q centre distance on the floor
-AXIS_ALIGNED_TOL_DEG = 5.0     # object_size: the box is the object's own only when yaw ~ k*90
+NOTICEABLE_FRACTION = 0.01  # an instance a viewer would notice: > 1% of some frame
+REL_DISTANCE_MARGIN = 0.10  # rel_distance: runner-up must be >= 10% farther than the answer ...
+MIN_DISTANCE_GAP_M = 0.15  # ... and at least 15 cm farther (10% of a few cm is not visible)
+ANGLE_MARGIN_DEG = 15.0  # directions: refuse within 15 degrees of a boundary
+MIN_ABS_DISTANCE_M = 0.20  # abs_distance: touching / nearly touching pairs are not asked
+MIN_SEPARATION_M = 0.75  # directions/routes: P-O and P-Q centre distance on the floor
+AXIS_ALIGNED_TOL_DEG = 5.0  # object_size: the box is the object's own only when yaw ~ k*90
 
 MC_POST_PROMPT = "Answer with the option's letter from the given choices directly."
 OE_POST_PROMPT = "Please answer the question using a single word or phrase."
@@ -64,6 +65,7 @@ def display_name(category: str) -> str:
 # ----------------------------------------------------------------------------------------------
 # geometry (floor plane is (x, z); yaw 0 = +z, yaw 90 = +x, turning right increases yaw)
 
+
 def box_distance(a: SceneObject, b: SceneObject) -> float:
     """Distance between the closest points of two axis-aligned 3D boxes (0 when they touch)."""
     gap = [max(0.0, abs(ca - cb) - (sa + sb) / 2.0) for ca, cb, sa, sb in zip(a.center, b.center, a.size, b.size)]
@@ -80,7 +82,7 @@ def signed_turn_deg(forward: Sequence[float], target: Sequence[float]) -> float:
     above, the project's convention), the right-hand side of a heading (fx, fz) is (fz, -fx)."""
     fx, fz = forward
     tx, tz = target
-    right = tx * fz - tz * fx          # target . (fz, -fx)
+    right = tx * fz - tz * fx  # target . (fz, -fx)
     ahead = tx * fx + tz * fz
     ang = math.degrees(math.atan2(right, ahead))
     return 180.0 if ang == -180.0 else ang
@@ -89,20 +91,21 @@ def signed_turn_deg(forward: Sequence[float], target: Sequence[float]) -> float:
 # ----------------------------------------------------------------------------------------------
 # the per-episode view
 
+
 @dataclass
 class View:
     episode: Episode
     objects: dict[int, SceneObject]
-    names: dict[int, str]                    # id -> display name (every object in the house)
-    max_fraction: dict[int, float]           # id -> max visible fraction over frames
+    names: dict[int, str]  # id -> display name (every object in the house)
+    max_fraction: dict[int, float]  # id -> max visible fraction over frames
     salient: frozenset[int]
     salient_by_name: dict[str, tuple[int, ...]]
     noticeable_by_name: dict[str, tuple[int, ...]]
-    clear_names: frozenset[str]              # salient names whose noticeable instances are all salient
-    unique: dict[str, int]                   # clear names with exactly one salient instance -> id
+    clear_names: frozenset[str]  # salient names whose noticeable instances are all salient
+    unique: dict[str, int]  # clear names with exactly one salient instance -> id
     rooms_visited: list[str]
     frames_in_room: dict[str, int]
-    first_any: dict[str, int] = field(default_factory=dict)      # name -> first frame with > 0
+    first_any: dict[str, int] = field(default_factory=dict)  # name -> first frame with > 0
     first_noticeable: dict[str, int] = field(default_factory=dict)  # name -> first frame with > 1%
 
     @classmethod
@@ -163,6 +166,7 @@ class View:
 # ----------------------------------------------------------------------------------------------
 # answers
 
+
 def fmt_number(value: float, decimals: int) -> str:
     if decimals <= 0:
         return str(int(round(value)))
@@ -188,10 +192,12 @@ class NumericSpec:
 
     decimals: Callable[[float], int]
     integer: bool = False
-    minimum: float = 0.0     # smallest meaningful value for an integer distractor
+    minimum: float = 0.0  # smallest meaningful value for an integer distractor
 
 
-def numeric_mc_values(rng: np.random.Generator, value: float, spec: NumericSpec, n: int = 4) -> Optional[tuple[list[float], int]]:
+def numeric_mc_values(
+    rng: np.random.Generator, value: float, spec: NumericSpec, n: int = 4
+) -> Optional[tuple[list[float], int]]:
     """n spread option values containing `value`, the correct one at a rank (position in sorted
     order) drawn uniformly from 0..n-1. Real quantities: neighbouring options differ by a factor
     drawn in [1.3, 1.6] (the closest wrong option is >= 30% off). Integers: a step of
@@ -239,18 +245,24 @@ def numeric_qa(
     d = spec.decimals(value)
     gt: Any = int(round(value)) if spec.integer else float(value)
     if mode == "oe":
-        return QA(question_type, question, fmt_number(value, d), "oe", gt, None,
-                  {**evidence, "template": template})
+        return QA(question_type, question, fmt_number(value, d), "oe", gt, None, {**evidence, "template": template})
     drawn = numeric_mc_values(rng, value, spec)
     if drawn is None:
         return None
     vals, idx = drawn
     texts = [fmt_number(v, spec.decimals(v) if not spec.integer else 0) for v in vals]
-    if len(set(texts)) != len(texts):   # rounding collapsed two options: respread at finer precision
+    if len(set(texts)) != len(texts):  # rounding collapsed two options: respread at finer precision
         texts = [fmt_number(v, spec.decimals(v) + 1) for v in vals]
     options = [f"{LETTERS[i]}. {t}" for i, t in enumerate(texts)]
-    return QA(question_type, question, LETTERS[idx], "mc", gt, options,
-              {**evidence, "template": template + "|mc", "option_values": [float(v) for v in vals]})
+    return QA(
+        question_type,
+        question,
+        LETTERS[idx],
+        "mc",
+        gt,
+        options,
+        {**evidence, "template": template + "|mc", "option_values": [float(v) for v in vals]},
+    )
 
 
 def pick(rng: np.random.Generator, seq: Sequence[Any]) -> Any:
@@ -280,7 +292,7 @@ class QuestionType:
     extras)."""
 
     name: str
-    category: str                 # measurement | perspective | temporal | counting
+    category: str  # measurement | perspective | temporal | counting
     modes: tuple[str, ...]
     build: Builder
     vsi_name: Optional[str] = None

@@ -10,6 +10,7 @@ room_count counts the rooms the camera walks through (Episode.rooms_visited); a 
 stands in for fewer than MIN_FRAMES_PER_ROOM frames (a doorway glimpse) makes the count debatable,
 so the question is refused.
 """
+
 from __future__ import annotations
 
 from typing import Optional
@@ -54,8 +55,13 @@ def room_count(view: View, rng: np.random.Generator, mode: str) -> Optional[QA]:
 
 
 TYPES = [
-    QuestionType("object_count", "counting", ("oe", "mc"), object_count, "object_counting",
-                 "how many salient instances of a category appear"),
-    QuestionType("room_count", "counting", ("oe", "mc"), room_count, None,
-                 "how many rooms the walkthrough visits"),
+    QuestionType(
+        "object_count",
+        "counting",
+        ("oe", "mc"),
+        object_count,
+        "object_counting",
+        "how many salient instances of a category appear",
+    ),
+    QuestionType("room_count", "counting", ("oe", "mc"), room_count, None, "how many rooms the walkthrough visits"),
 ]

@@ -2,6 +2,7 @@
 
 Wording follows VSI-Bench's templates so a model trained here is asked the way the benchmark asks.
 """
+
 from __future__ import annotations
 
 from typing import Optional
@@ -29,15 +30,20 @@ METRES = NumericSpec(decimals=lambda v: 1 if v >= 1.0 else 2)
 CENTIMETRES = NumericSpec(decimals=lambda v: 0)
 SQUARE_METRES = NumericSpec(decimals=lambda v: 1)
 
-T_ABS = ("Measuring from the closest point of each object, what is the direct distance between the "
-         "{a} and the {b} (in meters)?")
-T_SIZE = ("What is the length of the longest dimension (length, width, or height) of the {a}, "
-          "measured in centimeters?")
-T_ROOM = ("What is the size of this room (in square meters)? If multiple rooms are shown, estimate "
-          "the size of the combined space.")
-T_REL = ("Measuring from the closest point of each object, which of these objects ({c0}, {c1}, {c2}, "
-         "{c3}) is the closest to the {r}? If there are multiple instances of an object category, "
-         "measure to the closest.")
+T_ABS = (
+    "Measuring from the closest point of each object, what is the direct distance between the "
+    "{a} and the {b} (in meters)?"
+)
+T_SIZE = "What is the length of the longest dimension (length, width, or height) of the {a}, measured in centimeters?"
+T_ROOM = (
+    "What is the size of this room (in square meters)? If multiple rooms are shown, estimate "
+    "the size of the combined space."
+)
+T_REL = (
+    "Measuring from the closest point of each object, which of these objects ({c0}, {c1}, {c2}, "
+    "{c3}) is the closest to the {r}? If there are multiple instances of an object category, "
+    "measure to the closest."
+)
 
 
 def abs_distance(view: View, rng: np.random.Generator, mode: str) -> Optional[QA]:
@@ -45,7 +51,7 @@ def abs_distance(view: View, rng: np.random.Generator, mode: str) -> Optional[QA
     names = view.sorted_unique()
     pairs = []
     for i, a in enumerate(names):
-        for b in names[i + 1:]:
+        for b in names[i + 1 :]:
             d = box_distance(view.obj(a), view.obj(b))
             if d >= MIN_ABS_DISTANCE_M:
                 pairs.append((a, b, d))
@@ -54,8 +60,12 @@ def abs_distance(view: View, rng: np.random.Generator, mode: str) -> Optional[QA
     a, b, d = pick(rng, pairs)
     if rng.random() < 0.5:
         a, b = b, a
-    ev = {"objects": {"a": view.unique[a], "b": view.unique[b]}, "names": {"a": a, "b": b},
-          "value_m": d, "candidates": len(pairs)}
+    ev = {
+        "objects": {"a": view.unique[a], "b": view.unique[b]},
+        "names": {"a": a, "b": b},
+        "value_m": d,
+        "candidates": len(pairs),
+    }
     return numeric_qa(view, rng, "abs_distance", T_ABS.format(a=a, b=b), d, METRES, mode, ev, T_ABS)
 
 
@@ -73,8 +83,13 @@ def object_size(view: View, rng: np.random.Generator, mode: str) -> Optional[QA]
     a = pick(rng, names)
     o = view.obj(a)
     cm = max(o.size) * 100.0
-    ev = {"objects": {"a": o.id}, "names": {"a": a}, "value_cm": cm, "size_m": [float(s) for s in o.size],
-          "candidates": len(names)}
+    ev = {
+        "objects": {"a": o.id},
+        "names": {"a": a},
+        "value_cm": cm,
+        "size_m": [float(s) for s in o.size],
+        "candidates": len(names),
+    }
     return numeric_qa(view, rng, "object_size", T_SIZE.format(a=a), cm, CENTIMETRES, mode, ev, T_SIZE)
 
 
@@ -109,7 +124,7 @@ def rel_distance(view: View, rng: np.random.Generator, mode: str) -> Optional[QA
     close to many things would otherwise be the answer far more often than they are offered, a
     category prior a blind guesser can learn."""
     cands = sorted(view.clear_names)
-    setups: dict[str, list] = {}   # answer name -> [(ref name, answer name, names clearly farther, distances)]
+    setups: dict[str, list] = {}  # answer name -> [(ref name, answer name, names clearly farther, distances)]
     for r in view.sorted_unique():
         ref = view.unique[r]
         dist = {c: _category_distance(view, ref, c) for c in cands if c != r}
@@ -123,20 +138,48 @@ def rel_distance(view: View, rng: np.random.Generator, mode: str) -> Optional[QA
     others = choose_distinct(rng, far, 3)
     options, letter, ordered = mc_options(rng, w, others)
     question = T_REL.format(c0=ordered[0], c1=ordered[1], c2=ordered[2], c3=ordered[3], r=r)
-    ev = {"objects": {"reference": view.unique[r]},
-          "names": {"reference": r, "choices": ordered},
-          "choice_ids": {c: list(view.salient_by_name[c]) for c in ordered},
-          "distances_m": {c: dist[c] for c in ordered}, "template": T_REL, "candidates": sum(len(v) for v in setups.values())}
+    ev = {
+        "objects": {"reference": view.unique[r]},
+        "names": {"reference": r, "choices": ordered},
+        "choice_ids": {c: list(view.salient_by_name[c]) for c in ordered},
+        "distances_m": {c: dist[c] for c in ordered},
+        "template": T_REL,
+        "candidates": sum(len(v) for v in setups.values()),
+    }
     return QA("rel_distance", question, letter, "mc", w, options, ev)
 
 
 TYPES = [
-    QuestionType("abs_distance", "measurement", ("oe", "mc"), abs_distance, "object_abs_distance",
-                 "distance in metres between the closest points of two objects' 3D boxes"),
-    QuestionType("object_size", "measurement", ("oe", "mc"), object_size, "object_size_estimation",
-                 "longest dimension of an object in centimetres"),
-    QuestionType("room_size", "measurement", ("oe", "mc"), room_size, "room_size_estimation",
-                 "floor area in square metres of the room(s) the walkthrough covers"),
-    QuestionType("rel_distance", "measurement", ("mc",), rel_distance, "object_rel_distance",
-                 "which of 4 categories is closest (closest points) to a reference object"),
+    QuestionType(
+        "abs_distance",
+        "measurement",
+        ("oe", "mc"),
+        abs_distance,
+        "object_abs_distance",
+        "distance in metres between the closest points of two objects' 3D boxes",
+    ),
+    QuestionType(
+        "object_size",
+        "measurement",
+        ("oe", "mc"),
+        object_size,
+        "object_size_estimation",
+        "longest dimension of an object in centimetres",
+    ),
+    QuestionType(
+        "room_size",
+        "measurement",
+        ("oe", "mc"),
+        room_size,
+        "room_size_estimation",
+        "floor area in square metres of the room(s) the walkthrough covers",
+    ),
+    QuestionType(
+        "rel_distance",
+        "measurement",
+        ("mc",),
+        rel_distance,
+        "object_rel_distance",
+        "which of 4 categories is closest (closest points) to a reference object",
+    ),
 ]

@@ -17,6 +17,7 @@ Presets:
 A weight of 0 switches a type off (it is dropped from `.weights`). Unknown type, negative, non-finite
 or non-numeric weight, no weights, all-zero weights: ConfigError naming the offender.
 """
+
 from __future__ import annotations
 
 import math
@@ -63,8 +64,8 @@ Spec = Union[str, Mapping[str, Any], "Mix"]
 
 @dataclass(frozen=True)
 class Mix:
-    name: str                            # preset name, or "custom"
-    weights_items: tuple[tuple[str, float], ...]   # normalized, > 0, registry order
+    name: str  # preset name, or "custom"
+    weights_items: tuple[tuple[str, float], ...]  # normalized, > 0, registry order
 
     @property
     def weights(self) -> dict[str, float]:
@@ -86,12 +87,16 @@ class Mix:
                 if isinstance(name, str) and name in presets():
                     preset = cls.parse(name)
                     if [k for k, _ in preset.weights_items] == mix.types and all(
-                            math.isclose(a, b, rel_tol=1e-9) for (_, a), (_, b) in zip(preset.weights_items, mix.weights_items)):
+                        math.isclose(a, b, rel_tol=1e-9)
+                        for (_, a), (_, b) in zip(preset.weights_items, mix.weights_items)
+                    ):
                         return preset
                 return mix
             return cls.from_weights(spec)
         if not isinstance(spec, str):
-            raise ConfigError("mix", f"expected a preset name, a {{type: weight}} mapping or 'type=w ...', got {spec!r}")
+            raise ConfigError(
+                "mix", f"expected a preset name, a {{type: weight}} mapping or 'type=w ...', got {spec!r}"
+            )
         text = spec.strip()
         if not text:
             raise ConfigError("mix", f"empty mix; presets: {', '.join(presets())}")
@@ -102,8 +107,11 @@ class Mix:
         if len(tokens) == 1 and "=" not in tokens[0]:
             if tokens[0] in REGISTRY:
                 return cls.from_weights({tokens[0]: 1.0})
-            raise ConfigError("mix", f"unknown preset or question type {tokens[0]!r}; presets: "
-                              f"{', '.join(table)}; types: {', '.join(REGISTRY)}")
+            raise ConfigError(
+                "mix",
+                f"unknown preset or question type {tokens[0]!r}; presets: "
+                f"{', '.join(table)}; types: {', '.join(REGISTRY)}",
+            )
         weights: dict[str, Any] = {}
         for tok in tokens:
             key, sep, value = tok.partition("=")
@@ -126,7 +134,9 @@ class Mix:
             w = _weight(key, raw)
             clean[key] = w
         if not any(w > 0 for w in clean.values()):
-            raise ConfigError("mix", f"all weights are zero ({', '.join(f'{k}=0' for k in clean)}); at least one must be > 0")
+            raise ConfigError(
+                "mix", f"all weights are zero ({', '.join(f'{k}=0' for k in clean)}); at least one must be > 0"
+            )
         return cls("custom", _normalize(clean))
 
     # ------------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ and Q are unique salient categories whose centres are at least MIN_SEPARATION_M 
 floor. The answer class is drawn uniformly among the classes the episode can ask, then a triple of
 that class, so answer contents stay balanced (a blind guesser cannot win by always saying "left").
 """
+
 from __future__ import annotations
 
 import itertools
@@ -36,13 +37,16 @@ from .base import (
 )
 from .record import QA
 
-T_EASY = ("If I am standing by the {p} and facing the {o}, is the {q} to the left or the right of "
-          "the {o}?")
-T_MEDIUM = ("If I am standing by the {p} and facing the {o}, is the {q} to my left, right, or back? "
-            "An object is to my back if I would have to turn at least 135 degrees in order to face it.")
-T_HARD = ("If I am standing by the {p} and facing the {o}, is the {q} to my front-left, front-right, "
-          "back-left, or back-right? The directions refer to the quadrants of a Cartesian plane (if I "
-          "am standing at the origin and facing along the positive y-axis).")
+T_EASY = "If I am standing by the {p} and facing the {o}, is the {q} to the left or the right of the {o}?"
+T_MEDIUM = (
+    "If I am standing by the {p} and facing the {o}, is the {q} to my left, right, or back? "
+    "An object is to my back if I would have to turn at least 135 degrees in order to face it."
+)
+T_HARD = (
+    "If I am standing by the {p} and facing the {o}, is the {q} to my front-left, front-right, "
+    "back-left, or back-right? The directions refer to the quadrants of a Cartesian plane (if I "
+    "am standing at the origin and facing along the positive y-axis)."
+)
 
 CLASSES = {
     "easy": ("left", "right"),
@@ -91,9 +95,13 @@ def _rel_direction(level: str, view: View, rng: np.random.Generator) -> Optional
     answer, (p, o, q, theta) = pick_balanced(rng, groups)
     options, letter, _ = mc_options(rng, answer, [c for c in CLASSES[level] if c != answer])
     template = TEMPLATES[level]
-    ev = {"objects": {"p": view.unique[p], "o": view.unique[o], "q": view.unique[q]},
-          "names": {"p": p, "o": o, "q": q}, "angle_deg": theta, "template": template,
-          "candidates": sum(len(v) for v in groups.values())}
+    ev = {
+        "objects": {"p": view.unique[p], "o": view.unique[o], "q": view.unique[q]},
+        "names": {"p": p, "o": o, "q": q},
+        "angle_deg": theta,
+        "template": template,
+        "candidates": sum(len(v) for v in groups.values()),
+    }
     return QA(f"rel_direction_{level}", template.format(p=p, o=o, q=q), letter, "mc", answer, options, ev)
 
 
@@ -112,17 +120,19 @@ def rel_direction_hard(view: View, rng: np.random.Generator, mode: str) -> Optio
 # ----------------------------------------------------------------------------------------------
 # route_plan
 
-T_ROUTE = ("You are a robot beginning at the {x} facing the {y}. You want to navigate to the {z}. "
-           "You will perform the following actions (Note: for each [please fill in], choose either "
-           "'turn back,' 'turn left,' or 'turn right.'): {actions}")
+T_ROUTE = (
+    "You are a robot beginning at the {x} facing the {y}. You want to navigate to the {z}. "
+    "You will perform the following actions (Note: for each [please fill in], choose either "
+    "'turn back,' 'turn left,' or 'turn right.'): {actions}"
+)
 
-FIRST_LEG_MAX_DEG = 15.0           # first waypoint lies within 15 degrees of the facing direction
-TURN_SIDE_DEG = (45.0, 120.0)      # a clear left/right turn
-TURN_BACK_DEG = 150.0              # a clear turn back (>= 135 + 15)
-WALL_DOOR_MARGIN_M = 0.10          # a leg crosses a wall only inside a door opening, 10 cm from its jambs
+FIRST_LEG_MAX_DEG = 15.0  # first waypoint lies within 15 degrees of the facing direction
+TURN_SIDE_DEG = (45.0, 120.0)  # a clear left/right turn
+TURN_BACK_DEG = 150.0  # a clear turn back (>= 135 + 15)
+WALL_DOOR_MARGIN_M = 0.10  # a leg crosses a wall only inside a door opening, 10 cm from its jambs
 OBSTACLE_MARGIN_M = 0.05
 MAX_EXPANSIONS = 6000
-MIN_TURNS, MAX_TURNS = 2, 3        # fill-ins per route (see route_plan)
+MIN_TURNS, MAX_TURNS = 2, 3  # fill-ins per route (see route_plan)
 
 
 def turn_class(theta: float) -> Optional[str]:
@@ -273,7 +283,7 @@ def route_plan(view: View, rng: np.random.Generator, mode: str) -> Optional[QA]:
     def heading(i: int, j: int) -> tuple[float, float]:
         return (float(xz[j, 0] - xz[i, 0]), float(xz[j, 1] - xz[i, 1]))
 
-    found: dict[tuple[str, ...], list[tuple[int, tuple[int, ...]]]] = {}   # turns -> [(y, path)]
+    found: dict[tuple[str, ...], list[tuple[int, tuple[int, ...]]]] = {}  # turns -> [(y, path)]
     budget = MAX_EXPANSIONS
 
     def extend(y: int, path: tuple[int, ...], turns: tuple[str, ...]) -> None:
@@ -322,8 +332,16 @@ def route_plan(view: View, rng: np.random.Generator, mode: str) -> Optional[QA]:
     return _route_qa(view, rng, x, y, [x, *ways], list(turns), same_len, sum(len(v) for v in found.values()))
 
 
-def _route_qa(view: View, rng: np.random.Generator, x: str, y: str, path: list[str], turns: list[str],
-              achievable: list[list[str]], candidates: int) -> QA:
+def _route_qa(
+    view: View,
+    rng: np.random.Generator,
+    x: str,
+    y: str,
+    path: list[str],
+    turns: list[str],
+    achievable: list[list[str]],
+    candidates: int,
+) -> QA:
     """Distractors are first drawn from the other turn sequences of the same length that routes in
     this house actually have (the answer is drawn from the same set, so the options are
     exchangeable and a prior over sequences does not single out the answer), then from the
@@ -337,20 +355,48 @@ def _route_qa(view: View, rng: np.random.Generator, x: str, y: str, path: list[s
     distract = first + [rest[int(i)] for i in rng.permutation(len(rest))][: k - len(first)]
     options, letter, _ = mc_options(rng, _turns_text(turns), [_turns_text(s) for s in distract])
     question = T_ROUTE.format(x=x, y=y, z=z, actions=_route_text(waypoints, z))
-    ev = {"objects": {"x": view.unique[x], "y": view.unique[y]},
-          "names": {"x": x, "y": y, "waypoints": waypoints},
-          "waypoint_ids": [view.unique[w] for w in waypoints],
-          "turns": list(turns), "template": T_ROUTE + f"|{len(turns)}", "candidates": candidates}
+    ev = {
+        "objects": {"x": view.unique[x], "y": view.unique[y]},
+        "names": {"x": x, "y": y, "waypoints": waypoints},
+        "waypoint_ids": [view.unique[w] for w in waypoints],
+        "turns": list(turns),
+        "template": T_ROUTE + f"|{len(turns)}",
+        "candidates": candidates,
+    }
     return QA("route_plan", question, letter, "mc", list(turns), options, ev)
 
 
 TYPES = [
-    QuestionType("rel_direction_easy", "perspective", ("mc",), rel_direction_easy, "object_rel_direction_easy",
-                 "standing by P facing O, is Q to the left or the right"),
-    QuestionType("rel_direction_medium", "perspective", ("mc",), rel_direction_medium, "object_rel_direction_medium",
-                 "standing by P facing O, is Q to the left, right or back"),
-    QuestionType("rel_direction_hard", "perspective", ("mc",), rel_direction_hard, "object_rel_direction_hard",
-                 "standing by P facing O, is Q front-left, front-right, back-left or back-right"),
-    QuestionType("route_plan", "perspective", ("mc",), route_plan, "route_planning",
-                 "fill in the turns of a route between objects"),
+    QuestionType(
+        "rel_direction_easy",
+        "perspective",
+        ("mc",),
+        rel_direction_easy,
+        "object_rel_direction_easy",
+        "standing by P facing O, is Q to the left or the right",
+    ),
+    QuestionType(
+        "rel_direction_medium",
+        "perspective",
+        ("mc",),
+        rel_direction_medium,
+        "object_rel_direction_medium",
+        "standing by P facing O, is Q to the left, right or back",
+    ),
+    QuestionType(
+        "rel_direction_hard",
+        "perspective",
+        ("mc",),
+        rel_direction_hard,
+        "object_rel_direction_hard",
+        "standing by P facing O, is Q front-left, front-right, back-left or back-right",
+    ),
+    QuestionType(
+        "route_plan",
+        "perspective",
+        ("mc",),
+        route_plan,
+        "route_planning",
+        "fill in the turns of a route between objects",
+    ),
 ]

@@ -9,6 +9,7 @@ lmms-eval's yaml sets `pre_prompt: ""`, but its code reads `kwargs.get("pre_prom
 frames of a video."`, so the benchmark's real prompts always carry that line; it is our default too.
 Pass `pre_prompt=None` (or "") to leave it out.
 """
+
 from __future__ import annotations
 
 from typing import Optional

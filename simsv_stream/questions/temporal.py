@@ -7,6 +7,7 @@ first frame with any visible pixel (> 0) and first frame covering more than NOTI
 Only categories with a salient instance are named. The categories are listed in the question in a
 random order, independent of the answer.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -17,8 +18,9 @@ import numpy as np
 from .base import QuestionType, View, choose_distinct, mc_options, pick
 from .record import QA
 
-T_APPEARANCE = ("What will be the first-time appearance order of the following categories in the video: "
-                "{c0}, {c1}, {c2}, {c3}?")
+T_APPEARANCE = (
+    "What will be the first-time appearance order of the following categories in the video: {c0}, {c1}, {c2}, {c3}?"
+)
 T_TEMPORAL = "Which of these objects ({c0}, {c1}) appears first in the video?"
 
 
@@ -65,11 +67,17 @@ def appearance_order(view: View, rng: np.random.Generator, mode: str) -> Optiona
     options, letter, _ = mc_options(rng, ", ".join(order), [", ".join(p) for p in distract])
     listed = [chosen[int(i)] for i in rng.permutation(4)]
     question = T_APPEARANCE.format(c0=listed[0], c1=listed[1], c2=listed[2], c3=listed[3])
-    ev = {"names": {"listed": listed}, "order": order,
-          "first_frame_any": {x: view.first_any[x] for x in order},
-          "first_frame_noticeable": {x: view.first_noticeable[x] for x in order},
-          "instance_ids": {x: sorted(i for i, nm in view.names.items() if nm == x and i in view.max_fraction) for x in order},
-          "template": T_APPEARANCE, "candidates": len(quads)}
+    ev = {
+        "names": {"listed": listed},
+        "order": order,
+        "first_frame_any": {x: view.first_any[x] for x in order},
+        "first_frame_noticeable": {x: view.first_noticeable[x] for x in order},
+        "instance_ids": {
+            x: sorted(i for i, nm in view.names.items() if nm == x and i in view.max_fraction) for x in order
+        },
+        "template": T_APPEARANCE,
+        "candidates": len(quads),
+    }
     return QA("appearance_order", question, letter, "mc", order, options, ev)
 
 
@@ -82,16 +90,25 @@ def temporal_order(view: View, rng: np.random.Generator, mode: str) -> Optional[
     first, second = (a, b) if _before(view, a, b) else (b, a)
     options, letter, ordered = mc_options(rng, first, [second])
     question = T_TEMPORAL.format(c0=ordered[0], c1=ordered[1])
-    ev = {"names": {"listed": ordered}, "order": [first, second],
-          "first_frame_any": {x: view.first_any[x] for x in (first, second)},
-          "first_frame_noticeable": {x: view.first_noticeable[x] for x in (first, second)},
-          "template": T_TEMPORAL, "candidates": len(pairs)}
+    ev = {
+        "names": {"listed": ordered},
+        "order": [first, second],
+        "first_frame_any": {x: view.first_any[x] for x in (first, second)},
+        "first_frame_noticeable": {x: view.first_noticeable[x] for x in (first, second)},
+        "template": T_TEMPORAL,
+        "candidates": len(pairs),
+    }
     return QA("temporal_order", question, letter, "mc", first, options, ev)
 
 
 TYPES = [
-    QuestionType("appearance_order", "temporal", ("mc",), appearance_order, "obj_appearance_order",
-                 "first-time appearance order of 4 categories"),
-    QuestionType("temporal_order", "temporal", ("mc",), temporal_order, None,
-                 "which of two objects appears first"),
+    QuestionType(
+        "appearance_order",
+        "temporal",
+        ("mc",),
+        appearance_order,
+        "obj_appearance_order",
+        "first-time appearance order of 4 categories",
+    ),
+    QuestionType("temporal_order", "temporal", ("mc",), temporal_order, None, "which of two objects appears first"),
 ]

@@ -13,6 +13,7 @@ Camera convention (shared by all renderers, see `camera_basis`): y up; yaw 0 loo
 yaw 90 along +x; the image's right-hand side is the camera's right vector
 (cos yaw, 0, -sin yaw) at pitch 0 -- the AI2-THOR / Unity convention (at yaw 0, +x is on the right).
 """
+
 from __future__ import annotations
 
 import math
@@ -31,18 +32,18 @@ WALL_RGB: RGB = (0.86, 0.84, 0.78)
 CEILING_RGB: RGB = (0.97, 0.97, 0.96)
 DOOR_FRAME_RGB: RGB = (0.42, 0.28, 0.18)
 FLOOR_RGB: dict[str, RGB] = {
-    "bedroom": (0.70, 0.54, 0.38),       # light wood
-    "living_room": (0.58, 0.42, 0.28),   # darker wood
-    "kitchen": (0.78, 0.78, 0.74),       # pale tiles
-    "bathroom": (0.66, 0.76, 0.82),      # blue-grey tiles
+    "bedroom": (0.70, 0.54, 0.38),  # light wood
+    "living_room": (0.58, 0.42, 0.28),  # darker wood
+    "kitchen": (0.78, 0.78, 0.74),  # pale tiles
+    "bathroom": (0.66, 0.76, 0.82),  # blue-grey tiles
     "dining_room": (0.64, 0.50, 0.36),
-    "office": (0.56, 0.58, 0.62),        # grey carpet
+    "office": (0.56, 0.58, 0.62),  # grey carpet
     "hallway": (0.72, 0.66, 0.58),
 }
 FLOOR_DEFAULT_RGB: RGB = (0.66, 0.60, 0.54)
 
-DOOR_FRAME_WIDTH = 0.06     # m, jamb width along the wall
-DOOR_FRAME_PROUD = 0.015    # m, how far the frame stands out of each wall face
+DOOR_FRAME_WIDTH = 0.06  # m, jamb width along the wall
+DOOR_FRAME_PROUD = 0.015  # m, how far the frame stands out of each wall face
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,7 @@ class Box:
     inst: int
     rgb: RGB
     yaw_deg: float = 0.0
-    rooms: tuple[str, ...] = ()   # rooms it bounds (walls, door frames); () for objects
+    rooms: tuple[str, ...] = ()  # rooms it bounds (walls, door frames); () for objects
 
 
 # ----------------------------------------------------------------------------------- colours
@@ -76,8 +77,13 @@ def object_parts(obj: SceneObject) -> list[tuple[tuple[float, float, float], tup
     out = []
     for i, (center, size) in enumerate(catalog.parts(obj)):
         k = 1.0 if i == 0 else 0.8
-        out.append((tuple(float(v) for v in center), tuple(max(float(v), 1e-3) for v in size),
-                    tuple(min(1.0, c * k) for c in base)))
+        out.append(
+            (
+                tuple(float(v) for v in center),
+                tuple(max(float(v), 1e-3) for v in size),
+                tuple(min(1.0, c * k) for c in base),
+            )
+        )
     return out  # type: ignore[return-value]
 
 
@@ -131,8 +137,16 @@ def wall_boxes(house: House, frames: bool = True) -> list[Box]:
                     boxes.append(Box(at(s, dh / 2), (ft, dh, fw), ID_DOOR_FRAME, DOOR_FRAME_RGB, yaw, rooms))
                 if h - dh > 1e-3:
                     hh = min(fw, h - dh)
-                    boxes.append(Box(at((a + b) / 2, dh + hh / 2), (ft, hh, b - a + fw), ID_DOOR_FRAME,
-                                     DOOR_FRAME_RGB, yaw, rooms))
+                    boxes.append(
+                        Box(
+                            at((a + b) / 2, dh + hh / 2),
+                            (ft, hh, b - a + fw),
+                            ID_DOOR_FRAME,
+                            DOOR_FRAME_RGB,
+                            yaw,
+                            rooms,
+                        )
+                    )
     return boxes
 
 
@@ -208,7 +222,7 @@ def rooms_sealed(house: House, tol: float = 0.02, step: float = 0.1) -> bool:
     B = np.array([s[1] for s in segs])
     R = np.array([s[2] for s in segs])
     AB = B - A
-    L2 = np.maximum((AB ** 2).sum(1), 1e-12)
+    L2 = np.maximum((AB**2).sum(1), 1e-12)
     for room in house.rooms:
         poly = [np.array(p, float) for p in room.polygon]
         for i in range(len(poly)):
@@ -237,13 +251,19 @@ def door_corners(house: House, door: Door) -> Optional[np.ndarray]:
     floor = min((r.floor_y for r in house.rooms if r.id in door.rooms), default=0.0)
     hw = door.width / 2
     cx, cz = door.center
-    return np.array([[cx - ux * hw, floor, cz - uz * hw], [cx + ux * hw, floor, cz + uz * hw],
-                     [cx + ux * hw, floor + door.height, cz + uz * hw],
-                     [cx - ux * hw, floor + door.height, cz - uz * hw]])
+    return np.array(
+        [
+            [cx - ux * hw, floor, cz - uz * hw],
+            [cx + ux * hw, floor, cz + uz * hw],
+            [cx + ux * hw, floor + door.height, cz + uz * hw],
+            [cx - ux * hw, floor + door.height, cz - uz * hw],
+        ]
+    )
 
 
-def polygon_may_be_visible(points: np.ndarray, pose: CameraPose, width: int, height: int,
-                           near: float, margin: float = 1.1) -> bool:
+def polygon_may_be_visible(
+    points: np.ndarray, pose: CameraPose, width: int, height: int, near: float, margin: float = 1.1
+) -> bool:
     """Conservative frustum test: False only when all points lie outside one frustum plane."""
     r, u, f = camera_basis(pose)
     rel = points - np.asarray(pose.position, dtype=np.float64)[None]
@@ -254,8 +274,15 @@ def polygon_may_be_visible(points: np.ndarray, pose: CameraPose, width: int, hei
     return not any(bool(o.all()) for o in outside)
 
 
-def visible_rooms(house: House, pose: CameraPose, width: int, height: int, near: float,
-                  portals: dict[str, list[tuple[str, np.ndarray]]], snap: float = 0.6) -> Optional[set[str]]:
+def visible_rooms(
+    house: House,
+    pose: CameraPose,
+    width: int,
+    height: int,
+    near: float,
+    portals: dict[str, list[tuple[str, np.ndarray]]],
+    snap: float = 0.6,
+) -> Optional[set[str]]:
     """Rooms whose geometry may show in the frame: the camera's room(s) and, transitively, rooms
     behind door openings that intersect the view frustum. None = unknown (draw everything)."""
     cx, cz = float(pose.position[0]), float(pose.position[2])
@@ -292,8 +319,9 @@ def portal_map(house: House) -> dict[str, list[tuple[str, np.ndarray]]]:
 
 
 # ------------------------------------------------------------------ polygon -> rectangles
-def polygon_rectangles(poly: Sequence[tuple[float, float]], eps: float = 1e-9
-                       ) -> Optional[list[tuple[float, float, float, float]]]:
+def polygon_rectangles(
+    poly: Sequence[tuple[float, float]], eps: float = 1e-9
+) -> Optional[list[tuple[float, float, float, float]]]:
     """Exact decomposition of a rectilinear (axis-aligned edges) polygon into rectangles
     (x0, z0, x1, z1); None when some edge is not axis-aligned."""
     pts = [(float(x), float(z)) for x, z in poly]

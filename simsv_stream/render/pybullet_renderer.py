@@ -29,6 +29,7 @@ rendering; see `geometry.camera_basis`. Pixel (row i, col j) is the ray through 
 Output: `Frames(rgb uint8 (T,H,W,3), depth float32 (T,H,W) metres along the view axis (inf where
 nothing was hit), instance int32 (T,H,W))`. Same inputs give identical bytes.
 """
+
 from __future__ import annotations
 
 import math
@@ -49,18 +50,18 @@ Vec3 = tuple[float, float, float]
 
 @dataclass(frozen=True)
 class RenderSettings:
-    near: float = 0.05               # m
-    far: float = 60.0                # m
+    near: float = 0.05  # m
+    far: float = 60.0  # m
     light_direction: Vec3 = (0.35, 1.0, -0.55)  # towards the light (world); from above, slightly to +x/-z
     ambient: float = 0.58
     diffuse: float = 0.48
     specular: float = 0.0
     ceiling: bool = True
     door_frames: bool = True
-    floor_tile_m: float = 0.5        # checker square size of floors
-    max_edge_m: float = 2.0          # boxes longer than this are split (speed, see module doc)
+    floor_tile_m: float = 0.5  # checker square size of floors
+    max_edge_m: float = 2.0  # boxes longer than this are split (speed, see module doc)
     draw_order: tuple[str, ...] = ("objects", "frames", "walls", "floors", "ceilings")
-    cull_rooms: bool = True          # skip rooms hidden behind walls (exact; see _cull)
+    cull_rooms: bool = True  # skip rooms hidden behind walls (exact; see _cull)
 
 
 # ------------------------------------------------------------------------------------ meshes
@@ -74,9 +75,16 @@ class _Mesh:
         self.uvs: list[list[float]] = []
         self.indices: list[int] = []
 
-    def polygon(self, poly: Sequence[tuple[float, float]], y: float, up: bool, max_edge: float,
-                uv_period: Optional[float] = None, normal: Optional[Sequence[float]] = None) -> None:
-        tris = geo.triangulate_polygon(poly)     # CCW in (x, z) -> normal -y
+    def polygon(
+        self,
+        poly: Sequence[tuple[float, float]],
+        y: float,
+        up: bool,
+        max_edge: float,
+        uv_period: Optional[float] = None,
+        normal: Optional[Sequence[float]] = None,
+    ) -> None:
+        tris = geo.triangulate_polygon(poly)  # CCW in (x, z) -> normal -y
         pts = [(float(x), float(z)) for x, z in poly]
         stack = []
         for i0, i1, i2 in tris:
@@ -140,6 +148,7 @@ def import_pybullet():
         os.dup2(devnull, 1)
         os.dup2(devnull, 2)
         import pybullet
+
         try:  # flush C stdio while the fds still point to /dev/null
             import ctypes
 
@@ -209,19 +218,27 @@ class PybulletRenderer:
     # in procedural houses) falls back to a mesh.
     def _box_visual(self, half: Sequence[float], rgb: Sequence[float]) -> int:
         p, cid = self._p, self._client
-        vs = p.createVisualShape(p.GEOM_BOX, halfExtents=[float(h) for h in half],
-                                 rgbaColor=[float(rgb[0]), float(rgb[1]), float(rgb[2]), 1.0],
-                                 physicsClientId=cid)
+        vs = p.createVisualShape(
+            p.GEOM_BOX,
+            halfExtents=[float(h) for h in half],
+            rgbaColor=[float(rgb[0]), float(rgb[1]), float(rgb[2]), 1.0],
+            physicsClientId=cid,
+        )
         if vs < 0:
             raise RuntimeError("pybullet: createVisualShape failed")
         return vs
 
     def _mesh_visual(self, mesh: _Mesh, rgb: Sequence[float]) -> int:
         p, cid = self._p, self._client
-        vs = p.createVisualShape(p.GEOM_MESH, vertices=mesh.vertices, indices=mesh.indices,
-                                 normals=mesh.normals, uvs=mesh.uvs,
-                                 rgbaColor=[float(rgb[0]), float(rgb[1]), float(rgb[2]), 1.0],
-                                 physicsClientId=cid)
+        vs = p.createVisualShape(
+            p.GEOM_MESH,
+            vertices=mesh.vertices,
+            indices=mesh.indices,
+            normals=mesh.normals,
+            uvs=mesh.uvs,
+            rgbaColor=[float(rgb[0]), float(rgb[1]), float(rgb[2]), 1.0],
+            physicsClientId=cid,
+        )
         if vs < 0:
             raise RuntimeError("pybullet: createVisualShape failed")
         return vs
@@ -236,15 +253,21 @@ class PybulletRenderer:
         if n:
             inv = p.invertTransform(pos0, q0)
             rel = [p.multiplyTransforms(inv[0], inv[1], pos, q) for _, pos, q in rest]
-            kw = dict(linkMasses=[0.0] * n, linkCollisionShapeIndices=[-1] * n,
-                      linkVisualShapeIndices=[v for v, _, _ in rest],
-                      linkPositions=[list(r[0]) for r in rel], linkOrientations=[list(r[1]) for r in rel],
-                      linkInertialFramePositions=[[0.0, 0.0, 0.0]] * n,
-                      linkInertialFrameOrientations=[[0.0, 0.0, 0.0, 1.0]] * n,
-                      linkParentIndices=[0] * n, linkJointTypes=[p.JOINT_FIXED] * n,
-                      linkJointAxis=[[0.0, 0.0, 1.0]] * n)
-        body = p.createMultiBody(0, -1, v0, basePosition=list(pos0), baseOrientation=list(q0),
-                                 physicsClientId=cid, **kw)
+            kw = dict(
+                linkMasses=[0.0] * n,
+                linkCollisionShapeIndices=[-1] * n,
+                linkVisualShapeIndices=[v for v, _, _ in rest],
+                linkPositions=[list(r[0]) for r in rel],
+                linkOrientations=[list(r[1]) for r in rel],
+                linkInertialFramePositions=[[0.0, 0.0, 0.0]] * n,
+                linkInertialFrameOrientations=[[0.0, 0.0, 0.0, 1.0]] * n,
+                linkParentIndices=[0] * n,
+                linkJointTypes=[p.JOINT_FIXED] * n,
+                linkJointAxis=[[0.0, 0.0, 1.0]] * n,
+            )
+        body = p.createMultiBody(
+            0, -1, v0, basePosition=list(pos0), baseOrientation=list(q0), physicsClientId=cid, **kw
+        )
         if body < 0:
             raise RuntimeError("pybullet: createMultiBody failed")
         self._base_pose[body] = ([float(v) for v in pos0], [float(v) for v in q0])
@@ -278,7 +301,7 @@ class PybulletRenderer:
         if self._tmpdir is None:
             self._tmpdir = tempfile.mkdtemp(prefix="simsv-render-")
 
-        ids: list[int] = []   # instance id per body, in body-id order
+        ids: list[int] = []  # instance id per body, in body-id order
         bodies: list[int] = []
         room_ids = {r.id for r in house.rooms}
         body_rooms: list[tuple[int, frozenset]] = []
@@ -296,10 +319,11 @@ class PybulletRenderer:
 
         def plane(room, y: float, up: bool, rgb, textured: bool, inst: int) -> None:
             rects = geo.polygon_rectangles(room.polygon)
-            if rects is None:   # rare: non-rectilinear polygon -> mesh
+            if rects is None:  # rare: non-rectilinear polygon -> mesh
                 m = _Mesh()
-                m.polygon(room.polygon, y, up=up, max_edge=s.max_edge_m,
-                          uv_period=2 * s.floor_tile_m if textured else None)
+                m.polygon(
+                    room.polygon, y, up=up, max_edge=s.max_edge_m, uv_period=2 * s.floor_tile_m if textured else None
+                )
                 body = self._multibody([(self._mesh_visual(m, rgb), [0.0, 0.0, 0.0], ident)])
                 if textured:
                     p.changeVisualShape(body, -1, textureUniqueId=self._checker_texture_mesh(), physicsClientId=cid)
@@ -314,8 +338,9 @@ class PybulletRenderer:
                 tiles_z = max(1, round(dz / s.floor_tile_m))
                 vis = self._box_visual([dx / 2, slab / 2, dz / 2], rgb)
                 cy = y - slab / 2 if up else y + slab / 2
-                parts = [(vis, [x0 + (i + 0.5) * dx, cy, z0 + (j + 0.5) * dz], ident)
-                         for j in range(nzp) for i in range(nxp)]
+                parts = [
+                    (vis, [x0 + (i + 0.5) * dx, cy, z0 + (j + 0.5) * dz], ident) for j in range(nzp) for i in range(nxp)
+                ]
                 body = self._multibody(parts)
                 if textured:
                     tex = self._checker_texture(tiles_x, tiles_z)
@@ -350,25 +375,32 @@ class PybulletRenderer:
                     pos = [box.center[0] + ux * off, box.center[1], box.center[2] + uz * off]
                     groups.setdefault(box.rooms, []).append((vis, pos, q))
             for rooms, parts in groups.items():
-                for a in range(0, len(parts), 60):   # keep bodies well under pybullet's link limit
-                    add(self._multibody(parts[a:a + 60]), kind, rooms)
+                for a in range(0, len(parts), 60):  # keep bodies well under pybullet's link limit
+                    add(self._multibody(parts[a : a + 60]), kind, rooms)
 
         def objects() -> None:
             # one multi-body each: a box per catalog part, fixed links of one body
             for obj in house.objects:
-                parts = [(self._box_visual([v / 2 for v in size], rgb), list(center), ident)
-                         for center, size, rgb in geo.object_parts(obj)]
+                parts = [
+                    (self._box_visual([v / 2 for v in size], rgb), list(center), ident)
+                    for center, size, rgb in geo.object_parts(obj)
+                ]
                 add(self._multibody(parts), int(obj.id), (obj.room,))
 
         # TinyRenderer draws bodies in creation order and depth-tests before shading, so likely
         # occluders go first: objects, door frames, walls, then floors and ceilings.
-        steps = {"objects": objects, "frames": lambda: walls(ID_DOOR_FRAME), "walls": lambda: walls(ID_WALL),
-                 "floors": floors, "ceilings": ceilings}
+        steps = {
+            "objects": objects,
+            "frames": lambda: walls(ID_DOOR_FRAME),
+            "walls": lambda: walls(ID_WALL),
+            "floors": floors,
+            "ceilings": ceilings,
+        }
         for name in s.draw_order:
             steps[name]()
 
         n = max(bodies) + 2 if bodies else 1
-        lut = np.full(n, ID_NONE, dtype=np.int32)   # index = body id + 1 (seg -1 = nothing)
+        lut = np.full(n, ID_NONE, dtype=np.int32)  # index = body id + 1 (seg -1 = nothing)
         for body, inst in zip(bodies, ids):
             lut[body + 1] = inst
         self._lut = lut
@@ -413,17 +445,24 @@ class PybulletRenderer:
         kept when the camera is in or near it or a chain of door openings from the camera's room
         to it meets the view frustum; the frame is then identical to drawing everything."""
         p, cid = self._p, self._client
-        visible = geo.visible_rooms(self._house, pose, width, height, self.settings.near, self._portals) \
-            if self._sealed and self.settings.cull_rooms else None
+        visible = (
+            geo.visible_rooms(self._house, pose, width, height, self.settings.near, self._portals)
+            if self._sealed and self.settings.cull_rooms
+            else None
+        )
         hide = set() if visible is None else {b for b, rs in self._body_rooms if not (rs & visible)}
         if hide:
             yaw, pitch = math.radians(pose.yaw_deg), math.radians(pose.pitch_deg)
-            back = (-1e4 * math.sin(yaw) * math.cos(pitch), -1e4 * math.sin(pitch),
-                    -1e4 * math.cos(yaw) * math.cos(pitch))
+            back = (
+                -1e4 * math.sin(yaw) * math.cos(pitch),
+                -1e4 * math.sin(pitch),
+                -1e4 * math.cos(yaw) * math.cos(pitch),
+            )
             for b in sorted(hide):
                 pos, orn = self._base_pose[b]
-                p.resetBasePositionAndOrientation(b, [pos[0] + back[0], pos[1] + back[1], pos[2] + back[2]], orn,
-                                                  physicsClientId=cid)
+                p.resetBasePositionAndOrientation(
+                    b, [pos[0] + back[0], pos[1] + back[1], pos[2] + back[2]], orn, physicsClientId=cid
+                )
         for b in sorted(self._hidden - hide):
             pos, orn = self._base_pose[b]
             p.resetBasePositionAndOrientation(b, pos, orn, physicsClientId=cid)
@@ -451,9 +490,19 @@ class PybulletRenderer:
             self._cull(pose, width, height)
             view, proj = self._matrices(pose, width, height)
             _, _, img, depth, mask = p.getCameraImage(
-                width, height, view, proj, renderer=p.ER_TINY_RENDERER, shadow=0,
-                lightDirection=ld, lightColor=[1.0, 1.0, 1.0], lightAmbientCoeff=s.ambient,
-                lightDiffuseCoeff=s.diffuse, lightSpecularCoeff=s.specular, physicsClientId=cid)
+                width,
+                height,
+                view,
+                proj,
+                renderer=p.ER_TINY_RENDERER,
+                shadow=0,
+                lightDirection=ld,
+                lightColor=[1.0, 1.0, 1.0],
+                lightAmbientCoeff=s.ambient,
+                lightDiffuseCoeff=s.diffuse,
+                lightSpecularCoeff=s.specular,
+                physicsClientId=cid,
+            )
             img = np.asarray(img, dtype=np.uint8).reshape(height, width, 4)
             # mirror left-right: pybullet's camera is right-handed, ours has +x on the right at yaw 0
             rgb[t] = img[:, ::-1, :3]

@@ -11,6 +11,7 @@ rests on the parent's box and never inside it.
 Public API used by the generator and the renderer: `CATALOG`, `parts(obj)`, `color(category)`,
 `surface_height(obj)`.
 """
+
 from __future__ import annotations
 
 import colorsys
@@ -33,16 +34,16 @@ _LIVING, _BED, _KITCHEN, _BATH, _OFFICE, _DINING = ROOM_TYPES
 
 @dataclass(frozen=True)
 class CategorySpec:
-    name: str                   # lower case with spaces, as it appears in question text
-    width: Range                # local x extent (m)
-    height: Range               # y extent (m)
-    depth: Range                # local z extent (m)
-    placement: str              # "floor", "against_wall" (back to a wall) or "surface" (on a parent)
-    rooms: tuple[str, ...]      # room types it appears in
-    surface: bool = False       # small objects may rest on its top face
-    on: tuple[str, ...] = ()    # placement "surface": the categories it may rest on
-    max_per_parent: int = 3     # placement "surface": at most this many on one parent
-    shape: str = "box"          # part decomposition, see _SHAPES
+    name: str  # lower case with spaces, as it appears in question text
+    width: Range  # local x extent (m)
+    height: Range  # y extent (m)
+    depth: Range  # local z extent (m)
+    placement: str  # "floor", "against_wall" (back to a wall) or "surface" (on a parent)
+    rooms: tuple[str, ...]  # room types it appears in
+    surface: bool = False  # small objects may rest on its top face
+    on: tuple[str, ...] = ()  # placement "surface": the categories it may rest on
+    max_per_parent: int = 3  # placement "surface": at most this many on one parent
+    shape: str = "box"  # part decomposition, see _SHAPES
 
 
 def _spec(name, w, h, d, placement, rooms, **kw) -> CategorySpec:
@@ -61,12 +62,12 @@ _SPECS = [
     _spec("chair", (0.42, 0.5), (0.8, 0.95), (0.45, 0.55), "floor", [_DINING, _KITCHEN, _BED], shape="chair"),
     _spec("office chair", (0.55, 0.65), (0.95, 1.2), (0.55, 0.65), "floor", [_OFFICE], shape="chair"),
     _spec("stool", (0.35, 0.45), (0.45, 0.75), (0.35, 0.45), "floor", [_KITCHEN, _LIVING], shape="table"),
-    _spec("dining table", (1.2, 1.8), (0.72, 0.78), (0.8, 1.0), "floor", [_DINING, _KITCHEN],
-          surface=True, shape="table"),
+    _spec(
+        "dining table", (1.2, 1.8), (0.72, 0.78), (0.8, 1.0), "floor", [_DINING, _KITCHEN], surface=True, shape="table"
+    ),
     _spec("coffee table", (0.9, 1.2), (0.38, 0.48), (0.5, 0.7), "floor", [_LIVING], surface=True, shape="table"),
     _spec("side table", (0.4, 0.6), (0.5, 0.65), (0.4, 0.6), "floor", [_LIVING, _BED], surface=True, shape="table"),
-    _spec("desk", (1.0, 1.6), (0.72, 0.76), (0.55, 0.75), "against_wall", [_OFFICE, _BED],
-          surface=True, shape="table"),
+    _spec("desk", (1.0, 1.6), (0.72, 0.76), (0.55, 0.75), "against_wall", [_OFFICE, _BED], surface=True, shape="table"),
     _spec("tv stand", (1.2, 1.8), (0.45, 0.6), (0.4, 0.5), "against_wall", [_LIVING, _BED], surface=True),
     _spec("refrigerator", (0.6, 0.9), (1.7, 1.9), (0.65, 0.75), "against_wall", [_KITCHEN]),
     _spec("stove", (0.6, 0.76), (0.85, 0.95), (0.6, 0.65), "against_wall", [_KITCHEN]),
@@ -76,51 +77,128 @@ _SPECS = [
     _spec("sink", (0.5, 0.8), (0.8, 0.9), (0.45, 0.55), "against_wall", [_BATH, _KITCHEN], surface=True),
     _spec("toilet", (0.36, 0.42), (0.7, 0.8), (0.65, 0.72), "against_wall", [_BATH], shape="toilet"),
     _spec("bathtub", (1.5, 1.7), (0.5, 0.6), (0.7, 0.8), "against_wall", [_BATH]),
-    _spec("cabinet", (0.8, 1.2), (0.85, 0.95), (0.45, 0.6), "against_wall",
-          [_KITCHEN, _LIVING, _OFFICE, _DINING, _BATH], surface=True),
+    _spec(
+        "cabinet",
+        (0.8, 1.2),
+        (0.85, 0.95),
+        (0.45, 0.6),
+        "against_wall",
+        [_KITCHEN, _LIVING, _OFFICE, _DINING, _BATH],
+        surface=True,
+    ),
     _spec("dresser", (1.0, 1.5), (0.8, 1.0), (0.45, 0.55), "against_wall", [_BED], surface=True),
     _spec("nightstand", (0.4, 0.55), (0.5, 0.65), (0.35, 0.45), "against_wall", [_BED], surface=True),
     _spec("wardrobe", (1.0, 1.8), (1.9, 2.2), (0.55, 0.65), "against_wall", [_BED]),
     _spec("bookshelf", (0.8, 1.2), (1.5, 2.0), (0.28, 0.38), "against_wall", [_LIVING, _OFFICE, _BED]),
     _spec("filing cabinet", (0.4, 0.5), (0.7, 1.3), (0.55, 0.65), "against_wall", [_OFFICE], surface=True),
     _spec("floor lamp", (0.3, 0.45), (1.5, 1.8), (0.3, 0.45), "floor", [_LIVING, _BED, _OFFICE], shape="lamp"),
-    _spec("plant", (0.35, 0.6), (0.7, 1.5), (0.35, 0.6), "floor", [_LIVING, _OFFICE, _DINING, _BED],
-          shape="potted"),
+    _spec("plant", (0.35, 0.6), (0.7, 1.5), (0.35, 0.6), "floor", [_LIVING, _OFFICE, _DINING, _BED], shape="potted"),
     _spec("trash can", (0.25, 0.35), (0.4, 0.65), (0.25, 0.35), "floor", [_KITCHEN, _BATH, _OFFICE]),
     # --- small objects on surfaces
-    _spec("tv", (0.9, 1.45), (0.55, 0.85), (0.06, 0.1), "surface", [_LIVING, _BED],
-          on=("tv stand", "dresser"), max_per_parent=1),
-    _spec("monitor", (0.5, 0.7), (0.35, 0.5), (0.15, 0.22), "surface", [_OFFICE, _BED], on=("desk",),
-          max_per_parent=1),
-    _spec("laptop", (0.3, 0.38), (0.2, 0.25), (0.22, 0.26), "surface", [_OFFICE, _BED, _LIVING],
-          on=("desk", "coffee table", "dining table"), max_per_parent=1),
-    _spec("keyboard", (0.4, 0.45), (0.02, 0.04), (0.12, 0.15), "surface", [_OFFICE], on=("desk",),
-          max_per_parent=1),
-    _spec("microwave", (0.45, 0.55), (0.26, 0.32), (0.35, 0.4), "surface", [_KITCHEN], on=_COUNTERS,
-          max_per_parent=1),
-    _spec("toaster", (0.25, 0.3), (0.18, 0.22), (0.15, 0.2), "surface", [_KITCHEN], on=("counter",),
-          max_per_parent=1),
-    _spec("kettle", (0.2, 0.25), (0.2, 0.28), (0.15, 0.2), "surface", [_KITCHEN], on=("counter",),
-          max_per_parent=1),
-    _spec("table lamp", (0.2, 0.35), (0.35, 0.55), (0.2, 0.35), "surface", [_BED, _LIVING, _OFFICE],
-          on=("nightstand", "side table", "desk", "dresser"), max_per_parent=1, shape="lamp"),
-    _spec("alarm clock", (0.1, 0.15), (0.06, 0.1), (0.05, 0.08), "surface", [_BED], on=_BEDSIDE,
-          max_per_parent=1),
-    _spec("book", (0.15, 0.25), (0.02, 0.05), (0.2, 0.3), "surface", [_LIVING, _BED, _OFFICE],
-          on=("desk", "coffee table", "side table", "nightstand", "dresser", "filing cabinet", "cabinet")),
-    _spec("cup", (0.07, 0.09), (0.09, 0.11), (0.07, 0.09), "surface", [_KITCHEN, _DINING, _OFFICE, _LIVING, _BATH],
-          on=_TABLES + _COUNTERS + ("sink",)),
-    _spec("bowl", (0.14, 0.22), (0.06, 0.09), (0.14, 0.22), "surface", [_KITCHEN, _DINING],
-          on=("dining table", "counter", "coffee table")),
-    _spec("plate", (0.22, 0.27), (0.02, 0.03), (0.22, 0.27), "surface", [_KITCHEN, _DINING],
-          on=("dining table", "counter"), max_per_parent=4),
-    _spec("bottle", (0.06, 0.08), (0.2, 0.32), (0.06, 0.08), "surface", [_KITCHEN, _DINING, _BATH],
-          on=("counter", "dining table", "cabinet", "sink")),
-    _spec("vase", (0.12, 0.2), (0.2, 0.4), (0.12, 0.2), "surface", [_LIVING, _DINING, _BED],
-          on=("dining table", "coffee table", "side table", "dresser", "cabinet", "tv stand"), max_per_parent=1),
-    _spec("potted plant", (0.15, 0.25), (0.2, 0.4), (0.15, 0.25), "surface", _ALL,
-          on=("desk", "side table", "cabinet", "dresser", "counter", "tv stand", "filing cabinet"),
-          max_per_parent=1, shape="potted"),
+    _spec(
+        "tv",
+        (0.9, 1.45),
+        (0.55, 0.85),
+        (0.06, 0.1),
+        "surface",
+        [_LIVING, _BED],
+        on=("tv stand", "dresser"),
+        max_per_parent=1,
+    ),
+    _spec("monitor", (0.5, 0.7), (0.35, 0.5), (0.15, 0.22), "surface", [_OFFICE, _BED], on=("desk",), max_per_parent=1),
+    _spec(
+        "laptop",
+        (0.3, 0.38),
+        (0.2, 0.25),
+        (0.22, 0.26),
+        "surface",
+        [_OFFICE, _BED, _LIVING],
+        on=("desk", "coffee table", "dining table"),
+        max_per_parent=1,
+    ),
+    _spec("keyboard", (0.4, 0.45), (0.02, 0.04), (0.12, 0.15), "surface", [_OFFICE], on=("desk",), max_per_parent=1),
+    _spec("microwave", (0.45, 0.55), (0.26, 0.32), (0.35, 0.4), "surface", [_KITCHEN], on=_COUNTERS, max_per_parent=1),
+    _spec("toaster", (0.25, 0.3), (0.18, 0.22), (0.15, 0.2), "surface", [_KITCHEN], on=("counter",), max_per_parent=1),
+    _spec("kettle", (0.2, 0.25), (0.2, 0.28), (0.15, 0.2), "surface", [_KITCHEN], on=("counter",), max_per_parent=1),
+    _spec(
+        "table lamp",
+        (0.2, 0.35),
+        (0.35, 0.55),
+        (0.2, 0.35),
+        "surface",
+        [_BED, _LIVING, _OFFICE],
+        on=("nightstand", "side table", "desk", "dresser"),
+        max_per_parent=1,
+        shape="lamp",
+    ),
+    _spec("alarm clock", (0.1, 0.15), (0.06, 0.1), (0.05, 0.08), "surface", [_BED], on=_BEDSIDE, max_per_parent=1),
+    _spec(
+        "book",
+        (0.15, 0.25),
+        (0.02, 0.05),
+        (0.2, 0.3),
+        "surface",
+        [_LIVING, _BED, _OFFICE],
+        on=("desk", "coffee table", "side table", "nightstand", "dresser", "filing cabinet", "cabinet"),
+    ),
+    _spec(
+        "cup",
+        (0.07, 0.09),
+        (0.09, 0.11),
+        (0.07, 0.09),
+        "surface",
+        [_KITCHEN, _DINING, _OFFICE, _LIVING, _BATH],
+        on=_TABLES + _COUNTERS + ("sink",),
+    ),
+    _spec(
+        "bowl",
+        (0.14, 0.22),
+        (0.06, 0.09),
+        (0.14, 0.22),
+        "surface",
+        [_KITCHEN, _DINING],
+        on=("dining table", "counter", "coffee table"),
+    ),
+    _spec(
+        "plate",
+        (0.22, 0.27),
+        (0.02, 0.03),
+        (0.22, 0.27),
+        "surface",
+        [_KITCHEN, _DINING],
+        on=("dining table", "counter"),
+        max_per_parent=4,
+    ),
+    _spec(
+        "bottle",
+        (0.06, 0.08),
+        (0.2, 0.32),
+        (0.06, 0.08),
+        "surface",
+        [_KITCHEN, _DINING, _BATH],
+        on=("counter", "dining table", "cabinet", "sink"),
+    ),
+    _spec(
+        "vase",
+        (0.12, 0.2),
+        (0.2, 0.4),
+        (0.12, 0.2),
+        "surface",
+        [_LIVING, _DINING, _BED],
+        on=("dining table", "coffee table", "side table", "dresser", "cabinet", "tv stand"),
+        max_per_parent=1,
+    ),
+    _spec(
+        "potted plant",
+        (0.15, 0.25),
+        (0.2, 0.4),
+        (0.15, 0.25),
+        "surface",
+        _ALL,
+        on=("desk", "side table", "cabinet", "dresser", "counter", "tv stand", "filing cabinet"),
+        max_per_parent=1,
+        shape="potted",
+    ),
 ]
 
 CATALOG: dict[str, CategorySpec] = {s.name: s for s in _SPECS}
@@ -192,8 +270,14 @@ def _box(w: float, h: float, d: float) -> list[LocalBox]:
 
 
 _SHAPES: dict[str, Callable[[float, float, float], list[LocalBox]]] = {
-    "box": _box, "table": _table, "chair": _chair, "bed": _bed, "sofa": _sofa,
-    "lamp": _lamp, "toilet": _toilet, "potted": _potted,
+    "box": _box,
+    "table": _table,
+    "chair": _chair,
+    "bed": _bed,
+    "sofa": _sofa,
+    "lamp": _lamp,
+    "toilet": _toilet,
+    "potted": _potted,
 }
 
 # (cos, sin) of the four allowed yaws, exact so rotated parts stay exactly inside the box.

@@ -2,6 +2,7 @@
 
 Both backends (procedural, thor) produce these types, so everything downstream is backend-agnostic.
 """
+
 from __future__ import annotations
 
 import math
@@ -10,8 +11,8 @@ from typing import Optional
 
 import numpy as np
 
-Vec2 = tuple[float, float]          # (x, z) on the floor plane
-Vec3 = tuple[float, float, float]   # (x, y, z)
+Vec2 = tuple[float, float]  # (x, z) on the floor plane
+Vec3 = tuple[float, float, float]  # (x, y, z)
 
 
 def polygon_area(poly: list[Vec2] | tuple[Vec2, ...]) -> float:
@@ -72,8 +73,8 @@ def dist_to_polygon(p: Vec2, poly: list[Vec2] | tuple[Vec2, ...]) -> float:
 @dataclass(frozen=True)
 class Room:
     id: str
-    type: str                      # "bedroom", "kitchen", "living_room", "bathroom", ...
-    polygon: tuple[Vec2, ...]      # floor polygon (x, z), metres
+    type: str  # "bedroom", "kitchen", "living_room", "bathroom", ...
+    polygon: tuple[Vec2, ...]  # floor polygon (x, z), metres
     floor_y: float = 0.0
 
     @property
@@ -116,14 +117,14 @@ class SceneObject:
     """One object instance. The 3D box is axis-aligned (`center`, `size` = extents along x, y, z)
     and already accounts for `yaw_deg`: it is the box that questions measure with."""
 
-    id: int                        # instance id, >= 1 (0 and negatives are reserved, see render)
+    id: int  # instance id, >= 1 (0 and negatives are reserved, see render)
     category: str
     center: Vec3
     size: Vec3
     yaw_deg: float
     room: str
-    parent: Optional[int] = None   # id of the object it stands on (small objects on surfaces)
-    asset: str = ""                # backend asset name (ProcTHOR assetId, catalog part set, ...)
+    parent: Optional[int] = None  # id of the object it stands on (small objects on surfaces)
+    asset: str = ""  # backend asset name (ProcTHOR assetId, catalog part set, ...)
 
     @property
     def min(self) -> Vec3:
@@ -142,7 +143,7 @@ class House:
     doors: tuple[Door, ...]
     objects: tuple[SceneObject, ...]
     wall_height: float = 2.6
-    source: str = "procedural"      # "procedural", "procthor:<file>", "thor"
+    source: str = "procedural"  # "procedural", "procthor:<file>", "thor"
     meta: dict = field(default_factory=dict, compare=False, hash=False)
 
     def room(self, room_id: str) -> Room:

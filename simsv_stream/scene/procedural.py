@@ -12,10 +12,11 @@ Furniture. Each room gets a walking hub (see `trajectory`) whose walk envelope l
 the room's anchor piece (sofa, bed, counter, ...) and its essential companions (coffee table,
 desk chair, chairs around a table; also a tv stand, nightstands, a run of kitchen units), then
 the rest of the room's list (further instances of a category often join the first: rows of
-bookshelves or cabinets, pairs of armchairs; see GROUPED); small objects go on surface tops. A floor-plan occupancy grid holds
-everything placed plus the walk envelope and door clearances, so furniture never blocks the
-walk, the doors or other furniture.
+bookshelves or cabinets, pairs of armchairs; see GROUPED); small objects go on surface tops. A
+floor-plan occupancy grid holds everything placed plus the walk envelope and door clearances, so
+furniture never blocks the walk, the doors or other furniture.
 """
+
 from __future__ import annotations
 
 import math
@@ -32,48 +33,109 @@ from .model import Door, House, Room, SceneObject, Vec2, Wall
 WALL_HEIGHT = 2.6
 WALL_THICKNESS = 0.1
 DOOR_WIDTH, DOOR_HEIGHT = 0.9, 2.1
-DOOR_END_MARGIN = 0.35      # m of wall kept between a door and the end of the shared wall
-DOOR_NEAR_CORNER = 0.75     # probability that a door sits near an end of its wall
-MIN_SIDE = 2.4              # m, shortest room side
+DOOR_END_MARGIN = 0.35  # m of wall kept between a door and the end of the shared wall
+DOOR_NEAR_CORNER = 0.75  # probability that a door sits near an end of its wall
+MIN_SIDE = 2.4  # m, shortest room side
 LEAF_ROOMS = ("bathroom",)  # rooms with a single door
 # Extra cost of opening one more door in a room of this type (see _door_tree): bathrooms get
 # one door, bedrooms and offices few, so the way through the house runs via the shared rooms.
 DOOR_AVERSION = {"bathroom": 100.0, "bedroom": 1.0, "office": 0.5}
-AREA_RANGE = {              # m^2, target area drawn per room type
-    "living_room": (16.0, 32.0), "bedroom": (11.0, 18.0), "kitchen": (8.0, 15.0),
-    "bathroom": (6.5, 10.0), "office": (8.0, 13.0), "dining_room": (10.0, 18.0),
+AREA_RANGE = {  # m^2, target area drawn per room type
+    "living_room": (16.0, 32.0),
+    "bedroom": (11.0, 18.0),
+    "kitchen": (8.0, 15.0),
+    "bathroom": (6.5, 10.0),
+    "office": (8.0, 13.0),
+    "dining_room": (10.0, 18.0),
 }
-CAMERA_CLEARANCE = 0.25     # m between the walk envelope and any object (the camera margin, plus slack)
-DOOR_CLEAR_DEPTH = 0.85     # m in front of a door kept free, over the door width plus 0.1 each side
+CAMERA_CLEARANCE = 0.25  # m between the walk envelope and any object (the camera margin, plus slack)
+DOOR_CLEAR_DEPTH = 0.85  # m in front of a door kept free, over the door width plus 0.1 each side
 DOOR_CLEAR_RADIUS = DOOR_WIDTH / 2 + 0.1
-GAP = 0.03                  # m between floor objects
-WALL_GAP = 0.02             # m between a piece against a wall and the wall
-CELL = 0.05                 # m, occupancy grid resolution
-ANCHOR_TRIES = 40          # hub options tried until the anchor piece fits
-PLACE_TRIES = 60            # random spots tried for an ordinary piece
+GAP = 0.03  # m between floor objects
+WALL_GAP = 0.02  # m between a piece against a wall and the wall
+CELL = 0.05  # m, occupancy grid resolution
+ANCHOR_TRIES = 40  # hub options tried until the anchor piece fits
+PLACE_TRIES = 60  # random spots tried for an ordinary piece
 
 # Anchor piece and the rest of each room type's list: (category, min count, max count).
-ANCHOR = {"living_room": "sofa", "bedroom": "bed", "kitchen": "counter", "bathroom": "bathtub",
-          "office": "desk", "dining_room": "dining table"}
+ANCHOR = {
+    "living_room": "sofa",
+    "bedroom": "bed",
+    "kitchen": "counter",
+    "bathroom": "bathtub",
+    "office": "desk",
+    "dining_room": "dining table",
+}
 FURNISHING = {
-    "living_room": [("armchair", 0, 2), ("floor lamp", 1, 3), ("plant", 1, 3), ("bookshelf", 1, 3),
-                    ("side table", 0, 2), ("cabinet", 0, 2), ("stool", 0, 1)],
-    "bedroom": [("wardrobe", 0, 2), ("dresser", 0, 1), ("desk", 0, 1), ("tv stand", 0, 1), ("floor lamp", 0, 2),
-                ("plant", 0, 3), ("bookshelf", 0, 2), ("armchair", 0, 2), ("side table", 0, 1)],
-    "kitchen": [("refrigerator", 1, 1), ("stove", 1, 1), ("sink", 1, 1), ("dishwasher", 0, 1), ("washer", 0, 1),
-                ("counter", 0, 1), ("cabinet", 1, 4), ("trash can", 1, 1), ("dining table", 0, 1), ("stool", 0, 3)],
+    "living_room": [
+        ("armchair", 0, 2),
+        ("floor lamp", 1, 3),
+        ("plant", 1, 3),
+        ("bookshelf", 1, 3),
+        ("side table", 0, 2),
+        ("cabinet", 0, 2),
+        ("stool", 0, 1),
+    ],
+    "bedroom": [
+        ("wardrobe", 0, 2),
+        ("dresser", 0, 1),
+        ("desk", 0, 1),
+        ("tv stand", 0, 1),
+        ("floor lamp", 0, 2),
+        ("plant", 0, 3),
+        ("bookshelf", 0, 2),
+        ("armchair", 0, 2),
+        ("side table", 0, 1),
+    ],
+    "kitchen": [
+        ("refrigerator", 1, 1),
+        ("stove", 1, 1),
+        ("sink", 1, 1),
+        ("dishwasher", 0, 1),
+        ("washer", 0, 1),
+        ("counter", 0, 1),
+        ("cabinet", 1, 4),
+        ("trash can", 1, 1),
+        ("dining table", 0, 1),
+        ("stool", 0, 3),
+    ],
     "bathroom": [("toilet", 1, 1), ("sink", 1, 2), ("cabinet", 1, 2), ("washer", 0, 1), ("trash can", 0, 1)],
-    "office": [("bookshelf", 1, 3), ("filing cabinet", 1, 3), ("cabinet", 0, 2), ("armchair", 0, 2),
-               ("floor lamp", 0, 2), ("plant", 1, 3), ("trash can", 0, 1)],
-    "dining_room": [("cabinet", 1, 3), ("plant", 0, 3), ("floor lamp", 0, 2), ("bookshelf", 0, 2),
-                    ("side table", 0, 1)],
+    "office": [
+        ("bookshelf", 1, 3),
+        ("filing cabinet", 1, 3),
+        ("cabinet", 0, 2),
+        ("armchair", 0, 2),
+        ("floor lamp", 0, 2),
+        ("plant", 1, 3),
+        ("trash can", 0, 1),
+    ],
+    "dining_room": [
+        ("cabinet", 1, 3),
+        ("plant", 0, 3),
+        ("floor lamp", 0, 2),
+        ("bookshelf", 0, 2),
+        ("side table", 0, 1),
+    ],
 }
 # Categories whose further instances usually join the first one (a row of bookshelves or cabinets,
 # a pair of armchairs or lamps) instead of going anywhere: repeated instances are common in real
 # rooms, and counting questions need them.
-GROUPED = {"bookshelf": 0.85, "cabinet": 0.8, "filing cabinet": 0.8, "wardrobe": 0.8, "armchair": 0.7,
-           "floor lamp": 0.3, "plant": 0.3, "stool": 0.7, "side table": 0.3}
-FEATURED = {"tv stand": "tv", "desk": "monitor", "nightstand": "table lamp"}  # the small object such a surface nearly always has
+GROUPED = {
+    "bookshelf": 0.85,
+    "cabinet": 0.8,
+    "filing cabinet": 0.8,
+    "wardrobe": 0.8,
+    "armchair": 0.7,
+    "floor lamp": 0.3,
+    "plant": 0.3,
+    "stool": 0.7,
+    "side table": 0.3,
+}
+FEATURED = {
+    "tv stand": "tv",
+    "desk": "monitor",
+    "nightstand": "table lamp",
+}  # the small object such a surface nearly always has
 KITCHEN_RUN = ("counter", "stove", "sink", "dishwasher", "refrigerator", "washer", "cabinet")  # units that line up
 
 Segment = tuple[Vec2, Vec2]
@@ -157,8 +219,12 @@ def _best_attachment(rng: np.random.Generator, placed, parents, w: int, d: int):
     for cand in _attachments(rng, parents, w, d):
         if any(_overlaps(cand, p) for p in placed):
             continue
-        box = [min(cand[0], *(p[0] for p in placed)), min(cand[1], *(p[1] for p in placed)),
-               max(cand[2], *(p[2] for p in placed)), max(cand[3], *(p[3] for p in placed))]
+        box = [
+            min(cand[0], *(p[0] for p in placed)),
+            min(cand[1], *(p[1] for p in placed)),
+            max(cand[2], *(p[2] for p in placed)),
+            max(cand[3], *(p[3] for p in placed)),
+        ]
         score = (box[2] - box[0]) * (box[3] - box[1]) * float(rng.uniform(1.0, 1.15))
         if best is None or score < best[0]:
             best = (score, cand)
@@ -209,8 +275,12 @@ def _door_tree(rng: np.random.Generator, rects: list[Rect], types: list[str]) ->
     tree = []
     while len(degree) < len(rects):
         options = [(u, v, seg) for u in sorted(degree) for v, seg in adjacent[u] if v not in degree]
-        cost = [10.0 * (degree[u] + 1) / (rects[u].w * rects[u].d) + DOOR_AVERSION.get(types[u], 0.0)
-                + float(rng.uniform(0.0, 0.3)) for u, _, _ in options]
+        cost = [
+            10.0 * (degree[u] + 1) / (rects[u].w * rects[u].d)
+            + DOOR_AVERSION.get(types[u], 0.0)
+            + float(rng.uniform(0.0, 0.3))
+            for u, _, _ in options
+        ]
         u, v, seg = options[int(np.argmin(cost))]
         degree[u] += 1
         degree[v] = 1
@@ -227,13 +297,20 @@ def _floor_plan(rng: np.random.Generator, types: list[str]):
 
 def _exterior_pieces(rect: Rect, shared: list[Segment]) -> Iterator[Segment]:
     """The parts of a room's four sides not covered by walls shared with neighbours."""
-    sides = [((rect.x0, rect.z0), (rect.x1, rect.z0)), ((rect.x1, rect.z0), (rect.x1, rect.z1)),
-             ((rect.x1, rect.z1), (rect.x0, rect.z1)), ((rect.x0, rect.z1), (rect.x0, rect.z0))]
+    sides = [
+        ((rect.x0, rect.z0), (rect.x1, rect.z0)),
+        ((rect.x1, rect.z0), (rect.x1, rect.z1)),
+        ((rect.x1, rect.z1), (rect.x0, rect.z1)),
+        ((rect.x0, rect.z1), (rect.x0, rect.z0)),
+    ]
     for a, b in sides:
-        axis = 0 if a[1] == b[1] else 1          # coordinate that varies along the side
+        axis = 0 if a[1] == b[1] else 1  # coordinate that varies along the side
         lo, hi = sorted((a[axis], b[axis]))
-        covered = sorted((min(p[axis], q[axis]), max(p[axis], q[axis])) for p, q in shared
-                         if all(abs(pt[1 - axis] - a[1 - axis]) < 1e-9 for pt in (p, q)))
+        covered = sorted(
+            (min(p[axis], q[axis]), max(p[axis], q[axis]))
+            for p, q in shared
+            if all(abs(pt[1 - axis] - a[1 - axis]) < 1e-9 for pt in (p, q))
+        )
         cursor = lo
         for c0, c1 in covered + [(hi, hi)]:
             if c0 - cursor > 1e-6:
@@ -259,10 +336,19 @@ def _structure(rng: np.random.Generator, rects: list[Rect], types: list[str], tr
             door_ids: tuple[str, ...] = ()
             if (i, j) in door_on:
                 door_ids = (f"d{len(doors)}",)
-                doors.append(Door(door_ids[0], wall_id, _door_center(rng, seg), DOOR_WIDTH, DOOR_HEIGHT,
-                                  (rooms[i].id, rooms[j].id)))
-            walls.append(Wall(wall_id, seg[0], seg[1], WALL_HEIGHT, WALL_THICKNESS, (rooms[i].id, rooms[j].id),
-                              door_ids))
+                doors.append(
+                    Door(
+                        door_ids[0],
+                        wall_id,
+                        _door_center(rng, seg),
+                        DOOR_WIDTH,
+                        DOOR_HEIGHT,
+                        (rooms[i].id, rooms[j].id),
+                    )
+                )
+            walls.append(
+                Wall(wall_id, seg[0], seg[1], WALL_HEIGHT, WALL_THICKNESS, (rooms[i].id, rooms[j].id), door_ids)
+            )
     for i, rect in enumerate(rects):
         for a, b in _exterior_pieces(rect, shared_of[i]):
             walls.append(Wall(f"w{len(walls)}", a, b, WALL_HEIGHT, WALL_THICKNESS, (rooms[i].id,)))
@@ -287,6 +373,7 @@ def _door_center(rng: np.random.Generator, seg: Segment) -> Vec2:
 @dataclass
 class _Piece:
     """An object while its room is furnished: local size (w, h, d), quarter turns q, centre."""
+
     id: int
     category: str
     size: tuple[float, float, float]
@@ -418,8 +505,13 @@ class _Furnisher:
             if self.rng.random() < 0.6:
                 yield k, self.wall_center(k, self.random_along(k, size[0]), size, float(self.rng.uniform(0.05, 0.3)))
             else:
-                yield k, (float(self.rng.uniform(self.inner.x0, self.inner.x1)),
-                          float(self.rng.uniform(self.inner.z0, self.inner.z1)))
+                yield (
+                    k,
+                    (
+                        float(self.rng.uniform(self.inner.x0, self.inner.x1)),
+                        float(self.rng.uniform(self.inner.z0, self.inner.z1)),
+                    ),
+                )
 
     def place(self, category: str, anchor: bool = False) -> Optional[_Piece]:
         """Place one piece, then its companions. An anchor is tried at every spot until its
@@ -435,7 +527,7 @@ class _Furnisher:
             if self.companions(piece) or not anchor:
                 return piece
             self.grid, self.next_id = saved[0], saved[2]
-            del self.pieces[saved[1]:]
+            del self.pieces[saved[1] :]
         return None
 
     def place_another(self, category: str) -> Optional[_Piece]:
@@ -445,7 +537,7 @@ class _Furnisher:
         if same and self.rng.random() < GROUPED.get(category, 0.0):
             size = self.draw_size(category)
             for base in [same[int(i)] for i in self.rng.permutation(len(same))]:
-                for side in ((-1, 1) if self.rng.random() < 0.5 else (1, -1)):
+                for side in (-1, 1) if self.rng.random() < 0.5 else (1, -1):
                     piece = self.beside(base, category, side, size)
                     if piece:
                         return piece
@@ -534,8 +626,9 @@ class _Furnisher:
             if self.rng.random() < p:
                 size = self.draw_size(category)
                 center = self.relative(table, 0.0, side * (table.size[0] / 2 + 0.25 + size[2] / 2))
-                placed += self.try_floor_piece(category, size, (table.q + (3 if side > 0 else 1)) % 4,
-                                               center) is not None
+                placed += (
+                    self.try_floor_piece(category, size, (table.q + (3 if side > 0 else 1)) % 4, center) is not None
+                )
         return placed
 
     def chairs_around(self, table: _Piece) -> int:
@@ -557,8 +650,9 @@ class _Furnisher:
                 if self.rng.random() < 0.6:
                     size = self.draw_size("chair")
                     center = self.relative(table, 0.0, side * (w / 2 + 0.08 + size[2] / 2))
-                    placed += self.try_floor_piece("chair", size, (table.q + (3 if side > 0 else 1)) % 4,
-                                                   center) is not None
+                    placed += (
+                        self.try_floor_piece("chair", size, (table.q + (3 if side > 0 else 1)) % 4, center) is not None
+                    )
         return placed
 
     # ---------------------------------------------------------------- small objects
@@ -571,15 +665,21 @@ class _Furnisher:
 
     def place_children(self, parent: _Piece, count: int) -> None:
         """`count` small objects on `parent`, its featured object (tv on a tv stand, ...) first."""
-        options = [s for s in CATALOG.values()
-                   if s.placement == "surface" and parent.category in s.on and self.room.type in s.rooms]
+        options = [
+            s
+            for s in CATALOG.values()
+            if s.placement == "surface" and parent.category in s.on and self.room.type in s.rooms
+        ]
         taken: list[tuple[float, float, float, float]] = []
         featured = [s for s in options if s.name == FEATURED.get(parent.category)]
         for spec in featured:
             self.place_child(parent, spec, taken)
         for _ in range(count - len(featured)):
-            usable = [s for s in options if sum(c.category == s.name for c in self.pieces
-                                                if c.parent == parent.id) < s.max_per_parent]
+            usable = [
+                s
+                for s in options
+                if sum(c.category == s.name for c in self.pieces if c.parent == parent.id) < s.max_per_parent
+            ]
             if not usable:
                 return
             spec = usable[int(self.rng.integers(len(usable)))]
@@ -597,8 +697,10 @@ class _Furnisher:
             cx = parent.center[0] + float(self.rng.uniform(-room_x / 2, room_x / 2))
             cz = parent.center[2] + float(self.rng.uniform(-room_z / 2, room_z / 2))
             box = (cx - ex / 2, cz - ez / 2, cx + ex / 2, cz + ez / 2)
-            if all(box[2] + 0.02 <= t[0] or t[2] + 0.02 <= box[0] or box[3] + 0.02 <= t[1] or t[3] + 0.02 <= box[1]
-                   for t in taken):
+            if all(
+                box[2] + 0.02 <= t[0] or t[2] + 0.02 <= box[0] or box[3] + 0.02 <= t[1] or t[3] + 0.02 <= box[1]
+                for t in taken
+            ):
                 taken.append(box)
                 self._add(spec.name, size, parent.q, (cx, parent.top + size[1] / 2, cz), parent.id)
                 return
@@ -607,11 +709,12 @@ class _Furnisher:
 @dataclass(frozen=True)
 class _RoomAccess:
     """What the walk needs of one room: its doors, their approach points and clearances."""
+
     room: Room
     doors: list[Door]
     walls: tuple[Wall, ...]
     approaches: list[Vec2]
-    door_clear: list[tuple[Vec2, Vec2, float]]   # capsules in front of each door, kept free
+    door_clear: list[tuple[Vec2, Vec2, float]]  # capsules in front of each door, kept free
 
     @classmethod
     def of(cls, room: Room, walls: tuple[Wall, ...], doors: tuple[Door, ...]) -> "_RoomAccess":
@@ -627,8 +730,10 @@ class _RoomAccess:
 
     def envelope(self, hub: Hub) -> list[tuple[Vec2, Vec2, float]]:
         """Walk envelope of this room around `hub`, grown by the camera clearance."""
-        return [(a, b, r + CAMERA_CLEARANCE)
-                for a, b, r in walk_envelope([self.room], self.walls, self.doors, {self.room.id: hub})]
+        return [
+            (a, b, r + CAMERA_CLEARANCE)
+            for a, b, r in walk_envelope([self.room], self.walls, self.doors, {self.room.id: hub})
+        ]
 
 
 def _hub_options(rng: np.random.Generator, inner: Rect, access: _RoomAccess, radius: float) -> list[Hub]:
@@ -650,8 +755,10 @@ def _hub_options(rng: np.random.Generator, inner: Rect, access: _RoomAccess, rad
         return [Hub((round(float(centre[0]), 3), round(float(centre[1]), 3)), min(radius, nearest - 0.25))]
     first = int(np.argmin(np.linalg.norm(pts - centre, axis=1)))
     others = [i for i in rng.permutation(len(pts)) if i != first]
-    return [Hub((round(float(pts[i, 0]), 3), round(float(pts[i, 1]), 3)), radius)
-            for i in [first] + others[: ANCHOR_TRIES - 1]]
+    return [
+        Hub((round(float(pts[i, 0]), 3), round(float(pts[i, 1]), 3)), radius)
+        for i in [first] + others[: ANCHOR_TRIES - 1]
+    ]
 
 
 def _furnish(rng: np.random.Generator, room: Room, rect: Rect, walls, doors, next_id: int):
@@ -660,7 +767,7 @@ def _furnish(rng: np.random.Generator, room: Room, rect: Rect, walls, doors, nex
     access = _RoomAccess.of(room, walls, doors)
     radius = round(float(np.clip(0.15 * min(rect.w, rect.d) - 0.1, 0.3, 0.55)), 3)
     options = _hub_options(rng, rect.shrunk(WALL_THICKNESS / 2), access, radius)
-    for hub in options + [options[0]]:   # the last round keeps the first hub, anchor or not
+    for hub in options + [options[0]]:  # the last round keeps the first hub, anchor or not
         furnisher = _Furnisher(rng, room, rect, next_id)
         for cap in access.door_clear + access.envelope(hub):
             furnisher.block_capsule(*cap)
@@ -675,8 +782,9 @@ def _furnish(rng: np.random.Generator, room: Room, rect: Rect, walls, doors, nex
 
 def _scene_object(p: _Piece, room_id: str) -> SceneObject:
     fx, fz = p.footprint
-    return SceneObject(p.id, p.category, p.center, (fx, p.size[1], fz), 90.0 * p.q, room_id, p.parent,
-                       CATALOG[p.category].shape)
+    return SceneObject(
+        p.id, p.category, p.center, (fx, p.size[1], fz), 90.0 * p.q, room_id, p.parent, CATALOG[p.category].shape
+    )
 
 
 def generate_house(seed: int, scales: Scales) -> House:
@@ -692,5 +800,13 @@ def generate_house(seed: int, scales: Scales) -> House:
         pieces, hub = _furnish(rng, room, rect, walls, doors, len(objects) + 1)
         objects += [_scene_object(p, room.id) for p in pieces]
         hubs[room.id] = (hub.center[0], hub.center[1], hub.radius)
-    return House(seed=seed, rooms=rooms, walls=walls, doors=doors, objects=tuple(objects),
-                 wall_height=WALL_HEIGHT, source="procedural", meta={"walk_hubs": hubs})
+    return House(
+        seed=seed,
+        rooms=rooms,
+        walls=walls,
+        doors=doors,
+        objects=tuple(objects),
+        wall_height=WALL_HEIGHT,
+        source="procedural",
+        meta={"walk_hubs": hubs},
+    )

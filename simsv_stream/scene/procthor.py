@@ -48,6 +48,7 @@ spots from which the way to the room's doors is free (see `choose_hub`). ProcTHO
 not placed around our walk, so unlike procedural houses the camera is not guaranteed to stay
 clear of every object on the way between rooms.
 """
+
 from __future__ import annotations
 
 import glob
@@ -68,15 +69,14 @@ from ..trajectory import approach_point
 from .model import Door, House, Room, SceneObject, Vec2, Wall, dist_to_polygon, points_in_polygon
 from .thor_types import category_of, object_type_of, room_type_of, typical_size
 
-WALL_THICKNESS = 0.1            # m, drawn thickness of ProcTHOR walls (planes in Unity)
+WALL_THICKNESS = 0.1  # m, drawn thickness of ProcTHOR walls (planes in Unity)
 DEFAULT_WALL_HEIGHT = 2.5
-GRID_STEP = 0.1                 # m, candidate spacing for walk hubs
-CAMERA_MARGIN = 0.35            # m kept between a hub circle and walls/furniture where possible
+GRID_STEP = 0.1  # m, candidate spacing for walk hubs
+CAMERA_MARGIN = 0.35  # m kept between a hub circle and walls/furniture where possible
 HUB_RADIUS_RANGE = (0.15, 0.55)
-APPROACH_GAP = 0.4              # m between a hub circle and a door's approach point
-OBSTACLE_TOP = 2.0              # m above the floor: objects entirely above this never block the walk
-WALL_MOUNTED = frozenset({"painting", "mirror", "poster", "towel holder", "hand towel holder",
-                          "toilet paper hanger"})
+APPROACH_GAP = 0.4  # m between a hub circle and a door's approach point
+OBSTACLE_TOP = 2.0  # m above the floor: objects entirely above this never block the walk
+WALL_MOUNTED = frozenset({"painting", "mirror", "poster", "towel holder", "hand towel holder", "toilet paper hanger"})
 
 
 class ProcthorError(SimsvError, ValueError):
@@ -95,8 +95,10 @@ def house_files(path: str) -> Optional[list[str]]:
     """The house files a folder (its .json[.gz] / .jsonl[.gz] files, sorted by name) or a glob
     pattern ("houses/*.json", matches sorted) stands for; None when `path` is neither (one file)."""
     if os.path.isdir(path):
-        files, where = [os.path.join(path, n) for n in sorted(os.listdir(path)) if n.endswith(HOUSE_SUFFIXES)], \
-            "in this directory"
+        files, where = (
+            [os.path.join(path, n) for n in sorted(os.listdir(path)) if n.endswith(HOUSE_SUFFIXES)],
+            "in this directory",
+        )
     elif any(c in path for c in "*?[") and not os.path.exists(path):
         files, where = sorted(f for f in glob.glob(path) if os.path.isfile(f)), "match this pattern"
     else:
@@ -150,15 +152,18 @@ class HouseSource(_SequenceABC):
         import zlib
 
         self.path = os.fspath(path)
-        self._items: list[tuple[str, Any, str]] = []     # (kind, data, source label)
+        self._items: list[tuple[str, Any, str]] = []  # (kind, data, source label)
         files = house_files(self.path)
         if files is not None:
             for full in files:
                 if full.endswith((".jsonl", ".jsonl.gz")):
                     self._items += HouseSource(full)._items
                 else:
-                    self._items += [("file", full, os.path.basename(full))] if not self._is_list(full) else \
-                        [("doc", zlib.compress(json.dumps(d).encode()), d["_source"]) for d in load_houses(full)]
+                    self._items += (
+                        [("file", full, os.path.basename(full))]
+                        if not self._is_list(full)
+                        else [("doc", zlib.compress(json.dumps(d).encode()), d["_source"]) for d in load_houses(full)]
+                    )
         elif self.path.endswith(".jsonl"):
             if not os.path.exists(self.path):
                 raise ProcthorError(f"{self.path}: no such file or directory")
@@ -246,7 +251,7 @@ def _wall_floor_line(w: Mapping[str, Any]) -> tuple[Vec2, Vec2, float]:
         raise ProcthorError(f"wall {w.get('id')}: polygon needs its corners")
     ys = [float(p.get("y", 0.0)) for p in poly]
     lo, hi = min(ys), max(ys)
-    order = sorted(range(len(poly)), key=lambda i: ys[i])        # stable, as LINQ OrderBy
+    order = sorted(range(len(poly)), key=lambda i: ys[i])  # stable, as LINQ OrderBy
     corners = list(dict.fromkeys(_xz(poly[i]) for i in order))
     if len(corners) < 2:
         raise ProcthorError(f"wall {w.get('id')}: polygon has no extent along the floor")
@@ -285,8 +290,17 @@ def _structure(doc: Mapping[str, Any], rooms: list[Room]):
         if math.dist(a, b) < 1e-6:
             continue
         rid = str(w.get("roomId", ""))
-        raw.append(dict(id=str(w.get("id", f"wall|{i}")), a=a, b=b, h=h, room=rid if rid in room_ids else None,
-                        empty=bool(w.get("empty", False)), line=_Line(a, b)))
+        raw.append(
+            dict(
+                id=str(w.get("id", f"wall|{i}")),
+                a=a,
+                b=b,
+                h=h,
+                room=rid if rid in room_ids else None,
+                empty=bool(w.get("empty", False)),
+                line=_Line(a, b),
+            )
+        )
     wall_height = max((w["h"] for w in raw), default=DEFAULT_WALL_HEIGHT)
     groups: dict[tuple, list[dict]] = {}
     for w in raw:
@@ -324,7 +338,7 @@ def _structure(doc: Mapping[str, Any], rooms: list[Room]):
     for i, d in enumerate(doc.get("doors") or []):
         did = str(d.get("id", f"door|{i}"))
         w0 = raw_by_id.get(str(d.get("wall0", "")))
-        mirrored = w0 is None                   # measured on wall1: Unity cuts width - max.x .. width - min.x
+        mirrored = w0 is None  # measured on wall1: Unity cuts width - max.x .. width - min.x
         if w0 is None:
             w0 = raw_by_id.get(str(d.get("wall1", "")))
         hole = d.get("holePolygon") or []
@@ -343,7 +357,7 @@ def _structure(doc: Mapping[str, Any], rooms: list[Room]):
         if not rids:
             raise ProcthorError(f"doors[{i}] ({did}): room0/room1 name no room of the house")
         if len(rids) == 1 and d.get("openness", 1) == 0:
-            closed.append(did)            # a closed front door: drawn as wall
+            closed.append(did)  # a closed front door: drawn as wall
             continue
         t = w0["line"].t(center)
         piece = next((p for p in pieces_of[w0["id"]] if p[1] - 1e-3 <= t <= p[2] + 1e-3), None)
@@ -352,13 +366,13 @@ def _structure(doc: Mapping[str, Any], rooms: list[Room]):
         doors.append(Door(did, piece[0], center, round(s1 - s0, 4), round(min(height, wall_height), 4), rids))
     for wall, rids in open_pieces:
         mid = ((wall.start[0] + wall.end[0]) / 2, (wall.start[1] + wall.end[1]) / 2)
-        doors.append(Door(f"open|{wall.id}", wall.id, mid, round(math.dist(wall.start, wall.end), 4),
-                          wall_height, rids))
+        doors.append(
+            Door(f"open|{wall.id}", wall.id, mid, round(math.dist(wall.start, wall.end), 4), wall_height, rids)
+        )
     by_wall: dict[str, list[str]] = {}
     for d in doors:
         by_wall.setdefault(d.wall, []).append(d.id)
-    walls = [Wall(w.id, w.start, w.end, w.height, w.thickness, w.rooms, tuple(by_wall.get(w.id, ())))
-             for w in walls]
+    walls = [Wall(w.id, w.start, w.end, w.height, w.thickness, w.rooms, tuple(by_wall.get(w.id, ()))) for w in walls]
     return walls, doors, wall_height, closed
 
 
@@ -380,8 +394,9 @@ def rotated_footprint(width: float, depth: float, yaw_deg: float) -> tuple[float
     return (width * c + depth * s, width * s + depth * c)
 
 
-def _object_box(category: str, pos: tuple[float, float, float], yaw: float, floor_y: float,
-                parent: Optional[SceneObject]) -> tuple[tuple[float, float, float], tuple[float, float, float]]:
+def _object_box(
+    category: str, pos: tuple[float, float, float], yaw: float, floor_y: float, parent: Optional[SceneObject]
+) -> tuple[tuple[float, float, float], tuple[float, float, float]]:
     """(centre, size) of an object's axis-aligned box from its ProcTHOR position (the centre of
     its bounds) and category-typical dimensions; see the module doc for the height rules."""
     w, h_typ, d = typical_size(category)
@@ -389,21 +404,21 @@ def _object_box(category: str, pos: tuple[float, float, float], yaw: float, floo
     if parent is None:
         cand = 2.0 * (y - floor_y)
         if category in WALL_MOUNTED or cand > 2.5 * h_typ:
-            h, cy = h_typ, y                       # on a wall / hanging: keep the centre
+            h, cy = h_typ, y  # on a wall / hanging: keep the centre
         elif cand >= 0.4 * h_typ:
-            h, cy = cand, y                        # standing on the floor: exact height
+            h, cy = cand, y  # standing on the floor: exact height
         else:
             h, cy = h_typ, floor_y + h_typ / 2
     else:
         top, bottom = parent.max[1], parent.min[1]
         gap = y - top
         if gap > 0 and 0.3 * h_typ <= 2 * gap <= 3.0 * h_typ:
-            h, cy = 2 * gap, y                     # resting on the parent's top: exact height
+            h, cy = 2 * gap, y  # resting on the parent's top: exact height
         elif gap >= -0.02:
-            h, cy = h_typ, top + h_typ / 2         # on the top, implausible height: typical
+            h, cy = h_typ, top + h_typ / 2  # on the top, implausible height: typical
         else:
             h = min(h_typ, max(0.02, parent.size[1]))
-            cy = max(y, bottom + h / 2)            # inside the parent (a shelf, a fridge)
+            cy = max(y, bottom + h / 2)  # inside the parent (a shelf, a fridge)
     ex, ez = rotated_footprint(w, d, yaw)
     return (round(x, 4), round(cy, 4), round(z, 4)), (round(ex, 4), round(max(h, 0.005), 4), round(ez, 4))
 
@@ -425,8 +440,16 @@ def _objects(doc: Mapping[str, Any], rooms: list[Room]) -> tuple[list[SceneObjec
             hint = f"room|{parts[1]}" if len(parts) > 2 and parts[1].isdigit() else ""
             room = parent.room if parent is not None else _room_for(rooms, (pos[0], pos[2]), hint)
             center, size = _object_box(category, pos, yaw, floor_of[room], parent)
-            me = SceneObject(len(out) + 1, category, center, size, round(yaw, 3), room,
-                             parent.id if parent is not None else None, str(o.get("assetId", "")))
+            me = SceneObject(
+                len(out) + 1,
+                category,
+                center,
+                size,
+                round(yaw, 3),
+                room,
+                parent.id if parent is not None else None,
+                str(o.get("assetId", "")),
+            )
             out.append(me)
             ids[me.id] = oid
         for j, child in enumerate(o.get("children") or []):
@@ -442,9 +465,9 @@ def _dist_to_segments(pts: np.ndarray, segs: np.ndarray) -> np.ndarray:
     """(N,) distance from each point (N, 2) to the nearest segment (M, 2, 2); inf when M == 0."""
     if len(segs) == 0 or len(pts) == 0:
         return np.full(len(pts), np.inf)
-    a, b = segs[:, 0][None], segs[:, 1][None]             # (1, M, 2)
+    a, b = segs[:, 0][None], segs[:, 1][None]  # (1, M, 2)
     ab = b - a
-    L2 = np.maximum((ab ** 2).sum(-1), 1e-12)
+    L2 = np.maximum((ab**2).sum(-1), 1e-12)
     u = np.clip(((pts[:, None] - a) * ab).sum(-1) / L2, 0.0, 1.0)
     q = a + u[..., None] * ab
     return np.sqrt(((pts[:, None] - q) ** 2).sum(-1)).min(axis=1)
@@ -474,8 +497,12 @@ def target_radius(room: Room) -> float:
     return float(np.clip(0.15 * side - 0.1, 0.3, HUB_RADIUS_RANGE[1]))
 
 
-def choose_hub(room: Room, candidates: np.ndarray, obstacle_distance: Callable[[np.ndarray], np.ndarray],
-               approaches: Sequence[Vec2]) -> tuple[float, float, float]:
+def choose_hub(
+    room: Room,
+    candidates: np.ndarray,
+    obstacle_distance: Callable[[np.ndarray], np.ndarray],
+    approaches: Sequence[Vec2],
+) -> tuple[float, float, float]:
     """(x, z, radius) of a walk hub for `room`: among `candidates` (N, 2 floor points), the one
     whose circle is widest and clearest. `obstacle_distance(points)` is the distance from points
     to the nearest obstacle (furniture, unreachable floor); the room's own polygon edges count as
@@ -503,7 +530,7 @@ def choose_hub(room: Room, candidates: np.ndarray, obstacle_distance: Callable[[
     penalty = np.zeros(len(pts))
     for a in approaches:
         u = np.linspace(0.0, 1.0, 12)[None, :, None]
-        samples = pts[:, None, :] + u * (np.asarray(a)[None, None, :] - pts[:, None, :])   # (K, 12, 2)
+        samples = pts[:, None, :] + u * (np.asarray(a)[None, None, :] - pts[:, None, :])  # (K, 12, 2)
         blocked = obstacle_distance(samples.reshape(-1, 2)).reshape(len(pts), -1) < 0.2
         penalty += blocked.mean(axis=1)
     centroid = poly.mean(axis=0)
@@ -520,8 +547,11 @@ def choose_hub(room: Room, candidates: np.ndarray, obstacle_distance: Callable[[
 def room_approaches(house: House, room: Room) -> list[Vec2]:
     """Approach points (in front of each door between two rooms, on this room's side)."""
     wall_of = {w.id: w for w in house.walls}
-    return [approach_point(d, wall_of[d.wall], room) for d in house.doors
-            if room.id in d.rooms and len(d.rooms) == 2 and d.wall in wall_of]
+    return [
+        approach_point(d, wall_of[d.wall], room)
+        for d in house.doors
+        if room.id in d.rooms and len(d.rooms) == 2 and d.wall in wall_of
+    ]
 
 
 def compute_walk_hubs(house: House) -> dict[str, tuple[float, float, float]]:
@@ -529,10 +559,17 @@ def compute_walk_hubs(house: House) -> dict[str, tuple[float, float, float]]:
     the floor whose box starts below OBSTACLE_TOP), in house.meta["walk_hubs"] format."""
     hubs = {}
     for room in house.rooms:
-        rects = np.array([(o.min[0], o.min[2], o.max[0], o.max[2]) for o in house.objects
-                          if o.parent is None and o.min[1] < room.floor_y + OBSTACLE_TOP], dtype=float).reshape(-1, 4)
-        hubs[room.id] = choose_hub(room, room_grid(room), lambda p, rects=rects: _dist_to_rects(p, rects),
-                                   room_approaches(house, room))
+        rects = np.array(
+            [
+                (o.min[0], o.min[2], o.max[0], o.max[2])
+                for o in house.objects
+                if o.parent is None and o.min[1] < room.floor_y + OBSTACLE_TOP
+            ],
+            dtype=float,
+        ).reshape(-1, 4)
+        hubs[room.id] = choose_hub(
+            room, room_grid(room), lambda p, rects=rects: _dist_to_rects(p, rects), room_approaches(house, room)
+        )
     return hubs
 
 
@@ -547,10 +584,16 @@ def house_from_procthor(doc: Mapping[str, Any], seed: int = 0, hubs: bool = True
     walls, doors, wall_height, closed = _structure(doc, rooms)
     objects, thor_ids = _objects(doc, rooms)
     source = str(doc.get("_source", "") or doc.get("id", "") or "")
-    house = House(seed=int(seed), rooms=tuple(rooms), walls=tuple(walls), doors=tuple(doors),
-                  objects=tuple(objects), wall_height=round(wall_height, 4),
-                  source=f"procthor:{source}" if source else "procthor",
-                  meta={"thor_ids": thor_ids, "closed_doors": closed, "procthor_source": source})
+    house = House(
+        seed=int(seed),
+        rooms=tuple(rooms),
+        walls=tuple(walls),
+        doors=tuple(doors),
+        objects=tuple(objects),
+        wall_height=round(wall_height, 4),
+        source=f"procthor:{source}" if source else "procthor",
+        meta={"thor_ids": thor_ids, "closed_doors": closed, "procthor_source": source},
+    )
     if hubs:
         house.meta["walk_hubs"] = compute_walk_hubs(house)
     return house
@@ -609,8 +652,11 @@ def walk_rooms(house: House, seed: int, rooms_min: int = 1, rooms_max: int = 3) 
             break
         chosen.append(frontier[int(rng.integers(len(frontier)))])
     keep = set(chosen)
-    return replace(house, rooms=tuple(r for r in house.rooms if r.id in keep),
-                   doors=tuple(d for d in house.doors if set(d.rooms) <= keep and len(d.rooms) == 2))
+    return replace(
+        house,
+        rooms=tuple(r for r in house.rooms if r.id in keep),
+        doors=tuple(d for d in house.doors if set(d.rooms) <= keep and len(d.rooms) == 2),
+    )
 
 
 def simulate_house(house: House, seed: int, scales, renderer=None):
@@ -630,8 +676,9 @@ class ProcthorLayouts:
     connected rooms of it (walk_rooms). Use as a stream backend with `backend: procthor-layout`
     and `backend_options: {houses: PATH}`."""
 
-    def __init__(self, houses: str | os.PathLike | Sequence[Mapping[str, Any]], limit: Optional[int] = None,
-                 cache: int = 8):
+    def __init__(
+        self, houses: str | os.PathLike | Sequence[Mapping[str, Any]], limit: Optional[int] = None, cache: int = 8
+    ):
         self.docs = HouseSource(houses, limit) if isinstance(houses, (str, os.PathLike)) else list(houses)
         if not self.docs:
             raise ProcthorError("houses: no houses")
@@ -678,6 +725,21 @@ def iter_objects(doc: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
         stack.extend(reversed(o.get("children") or []))
 
 
-__all__ = ["house_from_procthor", "load_houses", "house_files", "HouseSource", "walk_rooms", "simulate_house", "compute_walk_hubs", "choose_hub", "room_grid",
-           "room_approaches", "open_interior_doors", "rotated_footprint", "ProcthorLayouts", "backend",
-           "ProcthorError", "iter_objects"]
+__all__ = [
+    "house_from_procthor",
+    "load_houses",
+    "house_files",
+    "HouseSource",
+    "walk_rooms",
+    "simulate_house",
+    "compute_walk_hubs",
+    "choose_hub",
+    "room_grid",
+    "room_approaches",
+    "open_interior_doors",
+    "rotated_footprint",
+    "ProcthorLayouts",
+    "backend",
+    "ProcthorError",
+    "iter_objects",
+]

@@ -32,6 +32,7 @@ exactly our CameraPose convention, so positions and yaws carry over unchanged; A
 `cameraHorizon` is positive looking down (our pitch = -horizon) and its `fieldOfView` is vertical
 (ours is horizontal: converted with the frame's aspect ratio).
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -64,12 +65,12 @@ class ThorUnavailable(SimsvError, RuntimeError):
 
 @dataclass(frozen=True)
 class Check:
-    name: str          # "ai2thor", "vulkan", "gpu", "build"
+    name: str  # "ai2thor", "vulkan", "gpu", "build"
     ok: bool
-    detail: str        # what was found, or what is missing and what to do
+    detail: str  # what was found, or what is missing and what to do
 
 
-BUILD_HOST = "s3-us-west-2.amazonaws.com"   # where ai2thor downloads its Unity builds from
+BUILD_HOST = "s3-us-west-2.amazonaws.com"  # where ai2thor downloads its Unity builds from
 CHECK_NAMES = ("ai2thor", "vulkan", "gpu", "build")
 
 
@@ -78,8 +79,12 @@ def check_ai2thor() -> Check:
         import ai2thor  # noqa: F401
         from ai2thor import build  # noqa: F401
     except Exception as e:  # ImportError, or a broken install
-        return Check("ai2thor", False, f"cannot import ai2thor ({type(e).__name__}: {e}); "
-                                       "install it: pip install 'simsv-stream[thor]' (ai2thor>=5.0)")
+        return Check(
+            "ai2thor",
+            False,
+            f"cannot import ai2thor ({type(e).__name__}: {e}); "
+            "install it: pip install 'simsv-stream[thor]' (ai2thor>=5.0)",
+        )
     version = getattr(__import__("ai2thor"), "__version__", "?")
     return Check("ai2thor", True, f"ai2thor {version}")
 
@@ -94,9 +99,13 @@ def check_vulkan() -> Check:
             return Check("vulkan", True, f"Vulkan loader {lib}")
         except OSError:
             continue
-    return Check("vulkan", False, "no Vulkan loader (libvulkan.so.1 not found): install it "
-                                  "(Debian/Ubuntu: apt-get install libvulkan1; it needs the NVIDIA driver's "
-                                  "Vulkan ICD, nvidia_icd.json, which the driver package provides)")
+    return Check(
+        "vulkan",
+        False,
+        "no Vulkan loader (libvulkan.so.1 not found): install it "
+        "(Debian/Ubuntu: apt-get install libvulkan1; it needs the NVIDIA driver's "
+        "Vulkan ICD, nvidia_icd.json, which the driver package provides)",
+    )
 
 
 def _run(cmd: Sequence[str], timeout: float) -> Optional[str]:
@@ -119,8 +128,11 @@ def find_gpus(timeout: float = 3.0) -> list[str]:
         gpus = sorted(p for p in glob.glob("/dev/nvidia[0-9]*"))
     if not gpus and shutil.which("vulkaninfo"):
         out = _run(["vulkaninfo", "--summary"], timeout) or ""
-        gpus = [line.split("=", 1)[1].strip() for line in out.splitlines()
-                if "deviceName" in line and "llvmpipe" not in line.lower() and "=" in line]
+        gpus = [
+            line.split("=", 1)[1].strip()
+            for line in out.splitlines()
+            if "deviceName" in line and "llvmpipe" not in line.lower() and "=" in line
+        ]
     return gpus
 
 
@@ -134,15 +146,23 @@ def check_gpu(gpu_device: Optional[int] = None, timeout: float = 3.0) -> Check:
     gpus = find_gpus(timeout)
     visible = os.environ.get("CUDA_VISIBLE_DEVICES")
     if not gpus:
-        return Check("gpu", False, "no GPU found (nvidia-smi lists none, no /dev/nvidia*, no Vulkan GPU): run on a "
-                                   "machine with an NVIDIA GPU and driver; in a container give it the GPU with "
-                                   "graphics capability (docker --gpus all -e NVIDIA_DRIVER_CAPABILITIES=all)")
+        return Check(
+            "gpu",
+            False,
+            "no GPU found (nvidia-smi lists none, no /dev/nvidia*, no Vulkan GPU): run on a "
+            "machine with an NVIDIA GPU and driver; in a container give it the GPU with "
+            "graphics capability (docker --gpus all -e NVIDIA_DRIVER_CAPABILITIES=all)",
+        )
     if visible is not None and visible.strip() in ("", "-1"):
         return Check("gpu", False, f"CUDA_VISIBLE_DEVICES={visible!r} hides every GPU: unset it or name a GPU")
     n = _visible_count(visible, len(gpus))
     if gpu_device is not None and not 0 <= int(gpu_device) < n:
-        return Check("gpu", False, f"gpu_device {gpu_device} does not exist here ({n} GPU(s) visible: "
-                                   f"0..{n - 1}); set backend_options.gpu_device accordingly")
+        return Check(
+            "gpu",
+            False,
+            f"gpu_device {gpu_device} does not exist here ({n} GPU(s) visible: "
+            f"0..{n - 1}); set backend_options.gpu_device accordingly",
+        )
     return Check("gpu", True, f"{len(gpus)} GPU(s): {gpus[0]}" + (f" (+{len(gpus) - 1})" if len(gpus) > 1 else ""))
 
 
@@ -184,23 +204,33 @@ def check_build(commit_id: Optional[str] = None, network_timeout: float = 2.5) -
         import ai2thor.build
         from ai2thor.platform import CloudRendering
 
-        b = ai2thor.build.Build(CloudRendering, commit_id or ai2thor.build.COMMIT_ID, False,
-                                releases_dir=os.path.dirname(path))
+        b = ai2thor.build.Build(
+            CloudRendering, commit_id or ai2thor.build.COMMIT_ID, False, releases_dir=os.path.dirname(path)
+        )
         exe = b.executable_path
     except Exception:
         pass
     if os.path.isfile(exe):
         return Check("build", True, f"Unity build {path}")
     if _tcp_reachable(BUILD_HOST, 443, network_timeout) or _tcp_reachable(BUILD_HOST, 80, network_timeout / 2):
-        return Check("build", True, f"Unity build {name} not downloaded yet; {BUILD_HOST} is reachable, "
-                                    "ai2thor downloads it on first start (~1 GB, minutes)")
-    return Check("build", False, f"the Unity build {name} is not in ~/.ai2thor/releases and {BUILD_HOST} is "
-                                 "unreachable: run `simsv-stream doctor --fetch-thor-build` on a machine with network "
-                                 f"and copy ~/.ai2thor/releases/{name} to this machine's ~/.ai2thor/releases/")
+        return Check(
+            "build",
+            True,
+            f"Unity build {name} not downloaded yet; {BUILD_HOST} is reachable, "
+            "ai2thor downloads it on first start (~1 GB, minutes)",
+        )
+    return Check(
+        "build",
+        False,
+        f"the Unity build {name} is not in ~/.ai2thor/releases and {BUILD_HOST} is "
+        "unreachable: run `simsv-stream doctor --fetch-thor-build` on a machine with network "
+        f"and copy ~/.ai2thor/releases/{name} to this machine's ~/.ai2thor/releases/",
+    )
 
 
-def thor_checks(gpu_device: Optional[int] = None, commit_id: Optional[str] = None,
-                stop_at_first: bool = False) -> list[Check]:
+def thor_checks(
+    gpu_device: Optional[int] = None, commit_id: Optional[str] = None, stop_at_first: bool = False
+) -> list[Check]:
     """Every check, in order (ai2thor, vulkan, gpu, build); with stop_at_first, up to the first failure."""
     out: list[Check] = []
     for fn in (check_ai2thor, check_vulkan, lambda: check_gpu(gpu_device), lambda: check_build(commit_id)):
@@ -230,8 +260,12 @@ def fetch_build(commit_id: Optional[str] = None) -> str:
     import ai2thor.build
     from ai2thor.platform import CloudRendering
 
-    build = ai2thor.build.Build(CloudRendering, commit_id or ai2thor.build.COMMIT_ID, False,
-                                releases_dir=os.path.join(os.path.expanduser("~"), ".ai2thor", "releases"))
+    build = ai2thor.build.Build(
+        CloudRendering,
+        commit_id or ai2thor.build.COMMIT_ID,
+        False,
+        releases_dir=os.path.join(os.path.expanduser("~"), ".ai2thor", "releases"),
+    )
     build.download()
     return build.base_dir
 
@@ -297,12 +331,27 @@ def scene_from_metadata(metadata: Mapping[str, Any], layout: Optional[Any] = Non
             raise ValueError("metadata has no Floor object and no sceneBounds: cannot tell the room")
         (cx, cy, cz), (sx, sy, sz) = _v3(box["center"]), _v3(box["size"])
         y0 = cy + sy / 2 if floor is not None else cy - sy / 2
-        poly = ((cx - sx / 2, cz - sz / 2), (cx + sx / 2, cz - sz / 2), (cx + sx / 2, cz + sz / 2), (cx - sx / 2, cz + sz / 2))
-        rooms = (Room("room|0", room_type_of_scene(str(metadata.get("sceneName", ""))),
-                      tuple((round(x, 4), round(z, 4)) for x, z in poly), round(y0, 4)),)
-    named = [(str(o["objectId"]), o, cat) for o in objs
-             if o.get("objectId") and o.get("axisAlignedBoundingBox")
-             for cat in [object_category(o, types)] if cat is not None]
+        poly = (
+            (cx - sx / 2, cz - sz / 2),
+            (cx + sx / 2, cz - sz / 2),
+            (cx + sx / 2, cz + sz / 2),
+            (cx - sx / 2, cz + sz / 2),
+        )
+        rooms = (
+            Room(
+                "room|0",
+                room_type_of_scene(str(metadata.get("sceneName", ""))),
+                tuple((round(x, 4), round(z, 4)) for x, z in poly),
+                round(y0, 4),
+            ),
+        )
+    named = [
+        (str(o["objectId"]), o, cat)
+        for o in objs
+        if o.get("objectId") and o.get("axisAlignedBoundingBox")
+        for cat in [object_category(o, types)]
+        if cat is not None
+    ]
     named.sort(key=lambda t: t[0])
     id_of = {oid: i + 1 for i, (oid, _, _) in enumerate(named)}
     tmp = House(seed=0, rooms=rooms, walls=(), doors=(), objects=())
@@ -314,18 +363,45 @@ def scene_from_metadata(metadata: Mapping[str, Any], layout: Optional[Any] = Non
         center = tuple(round(v, 4) for v in _v3(box["center"]))
         size = tuple(round(max(v, 0.005), 4) for v in _v3(box["size"]))
         pid = _parent_of(o, id_of)
-        room = room_of(tmp, center) or min(
-            rooms, key=lambda r: math.dist((center[0], center[2]), tuple(map(lambda c: sum(c) / len(c), zip(*r.polygon))))).id
+        room = (
+            room_of(tmp, center)
+            or min(
+                rooms,
+                key=lambda r: math.dist((center[0], center[2]), tuple(map(lambda c: sum(c) / len(c), zip(*r.polygon)))),
+            ).id
+        )
         yaw = float((o.get("rotation") or {}).get("y", 0.0)) % 360.0
-        out.append(SceneObject(id_of[oid], cat, center, size, round(yaw, 3), room,  # type: ignore[arg-type]
-                               id_of[pid] if pid else None, str(o.get("assetId") or o.get("name") or "")))
-    meta = {"thor_ids": {i: oid for oid, i in id_of.items()}, "id_of": id_of, "thor_types": types,
-            "visible": sorted(id_of[oid] for oid, o, _ in named if o.get("visible")),
-            "scene_name": metadata.get("sceneName")}
+        out.append(
+            SceneObject(
+                id_of[oid],
+                cat,
+                center,
+                size,
+                round(yaw, 3),
+                room,  # type: ignore[arg-type]
+                id_of[pid] if pid else None,
+                str(o.get("assetId") or o.get("name") or ""),
+            )
+        )
+    meta = {
+        "thor_ids": {i: oid for oid, i in id_of.items()},
+        "id_of": id_of,
+        "thor_types": types,
+        "visible": sorted(id_of[oid] for oid, o, _ in named if o.get("visible")),
+        "scene_name": metadata.get("sceneName"),
+    }
     if layout is not None:
         meta.update({k: v for k, v in layout.meta.items() if k not in meta and k not in ("thor_ids", "thor_types")})
-        return House(seed=layout.seed, rooms=layout.rooms, walls=layout.walls, doors=layout.doors,
-                     objects=tuple(out), wall_height=layout.wall_height, source="thor", meta=meta)
+        return House(
+            seed=layout.seed,
+            rooms=layout.rooms,
+            walls=layout.walls,
+            doors=layout.doors,
+            objects=tuple(out),
+            wall_height=layout.wall_height,
+            source="thor",
+            meta=meta,
+        )
     return House(seed=0, rooms=rooms, walls=(), doors=(), objects=tuple(out), source="thor", meta=meta)
 
 
@@ -358,8 +434,13 @@ def pose_from_metadata(metadata: Mapping[str, Any], fov_deg: Optional[float] = N
         v = float(metadata.get("fov", 90.0))
         w, h = int(metadata.get("screenWidth", 1) or 1), int(metadata.get("screenHeight", 1) or 1)
         fov_deg = horizontal_fov(v, w, h)
-    return CameraPose(tuple(round(c, 5) for c in pos), round(yaw, 5), round(-horizon + 0.0, 5),  # type: ignore[arg-type]
-                      float(fov_deg), float(time_s))
+    return CameraPose(
+        tuple(round(c, 5) for c in pos),
+        round(yaw, 5),
+        round(-horizon + 0.0, 5),  # type: ignore[arg-type]
+        float(fov_deg),
+        float(time_s),
+    )
 
 
 def _resolve_id(key: str, id_map: Mapping[str, int], types: Optional[Mapping[str, str]] = None) -> Optional[int]:
@@ -390,8 +471,9 @@ def _resolve_id(key: str, id_map: Mapping[str, int], types: Optional[Mapping[str
     return structure_id_of_key(base)
 
 
-def instance_buffer_from_masks(masks: Mapping[str, Any], id_map: Mapping[str, int], h: int, w: int,
-                               types: Optional[Mapping[str, str]] = None):
+def instance_buffer_from_masks(
+    masks: Mapping[str, Any], id_map: Mapping[str, int], h: int, w: int, types: Optional[Mapping[str, str]] = None
+):
     """(h, w) int32 instance ids from AI2-THOR `event.instance_masks`: our object ids (>= 1, parts
     count for their object), structure ids (< 0) for floors, walls, ceilings and door frames, 0
     elsewhere (masks of objects we do not name, sky). `types`: house.meta["thor_types"].
@@ -407,7 +489,7 @@ def instance_buffer_from_masks(masks: Mapping[str, Any], id_map: Mapping[str, in
 
     buf = np.full((int(h), int(w)), ID_NONE, dtype=np.int32)
     items = sorted(((k, _resolve_id(str(k), id_map, types)) for k in masks), key=lambda kv: (kv[1] or 0) > 0)
-    for key, oid in items:          # structure first, objects on top
+    for key, oid in items:  # structure first, objects on top
         if oid is None:
             continue
         m = np.asarray(masks[key], dtype=bool)
@@ -417,8 +499,9 @@ def instance_buffer_from_masks(masks: Mapping[str, Any], id_map: Mapping[str, in
     return buf
 
 
-def visible_from_instance_masks(masks: Mapping[str, Any], id_map: Mapping[str, int], h: int, w: int,
-                                types: Optional[Mapping[str, str]] = None) -> dict[int, float]:
+def visible_from_instance_masks(
+    masks: Mapping[str, Any], id_map: Mapping[str, int], h: int, w: int, types: Optional[Mapping[str, str]] = None
+) -> dict[int, float]:
     """{object id: fraction of the h x w image its masks cover} (> 0 only, ids >= 1), the same
     numbers `annotate.visible_fractions` gives for our renderer's instance buffers."""
     from ..annotate import visible_fractions
@@ -438,9 +521,14 @@ def teleport_action(pose: Any, agent_y: float, xz: Optional[tuple[float, float]]
     x, _, z = pose.position
     if xz is not None:
         x, z = xz
-    return dict(action="TeleportFull", position=dict(x=float(x), y=float(agent_y), z=float(z)),
-                rotation=dict(x=0.0, y=float(pose.yaw_deg) % 360.0, z=0.0), horizon=-float(pose.pitch_deg) + 0.0,
-                standing=True, forceAction=True)
+    return dict(
+        action="TeleportFull",
+        position=dict(x=float(x), y=float(agent_y), z=float(z)),
+        rotation=dict(x=0.0, y=float(pose.yaw_deg) % 360.0, z=0.0),
+        horizon=-float(pose.pitch_deg) + 0.0,
+        standing=True,
+        forceAction=True,
+    )
 
 
 def agent_pose(doc: Mapping[str, Any], agent_mode: str = "default") -> Optional[dict[str, Any]]:
@@ -455,9 +543,12 @@ def agent_pose(doc: Mapping[str, Any], agent_mode: str = "default") -> Optional[
     rot = pose.get("rotation") or {}
     if not isinstance(rot, Mapping):
         rot = {"y": float(rot)}
-    return dict(position={k: float(pose["position"][k]) for k in "xyz"},
-                rotation={k: float(rot.get(k, 0.0)) for k in "xyz"},
-                horizon=float(pose.get("horizon", 0.0)), standing=bool(pose.get("standing", True)))
+    return dict(
+        position={k: float(pose["position"][k]) for k in "xyz"},
+        rotation={k: float(rot.get(k, 0.0)) for k in "xyz"},
+        horizon=float(pose.get("horizon", 0.0)),
+        standing=bool(pose.get("standing", True)),
+    )
 
 
 def house_for_unity(doc: Mapping[str, Any]) -> dict:
@@ -479,8 +570,9 @@ def _checked(event: Any, what: str) -> Any:
     return event
 
 
-def hubs_from_reachable(house: Any, positions: Iterable[Mapping[str, Any]], grid_size: float = 0.25
-                        ) -> dict[str, tuple[float, float, float]]:
+def hubs_from_reachable(
+    house: Any, positions: Iterable[Mapping[str, Any]], grid_size: float = 0.25
+) -> dict[str, tuple[float, float, float]]:
     """Walk hubs (house.meta["walk_hubs"] format) from AI2-THOR `GetReachablePositions`: per room,
     the reachable point farthest from unreachable floor and walls (procthor.choose_hub), so the
     walk circles where the agent can stand. Rooms without reachable points keep the layout's hub."""
@@ -505,8 +597,10 @@ def hubs_from_reachable(house: Any, positions: Iterable[Mapping[str, Any]], grid
         def obstacle_distance(q: "np.ndarray", holes=holes) -> "np.ndarray":
             if len(holes) == 0:
                 return np.full(len(q), np.inf)
-            return np.hypot(q[:, None, 0] - holes[None, :, 0], q[:, None, 1] - holes[None, :, 1]).min(axis=1) \
+            return (
+                np.hypot(q[:, None, 0] - holes[None, :, 0], q[:, None, 1] - holes[None, :, 1]).min(axis=1)
                 - grid_size / 2
+            )
 
         hubs[room.id] = choose_hub(room, mine, obstacle_distance, room_approaches(house, room))
     return hubs
@@ -527,31 +621,50 @@ class ThorSimulator:
     Initialize). `simulate(seed, scales)` renders house `seed % len(houses)`; a changed frame size or
     field of view resets the controller with the new one."""
 
-    def __init__(self, gpu_device: Optional[int] = None, width: int = 680, height: int = 384,
-                 houses: Any = None, fov_deg: float = 75.0, grid_size: float = 0.25,
-                 commit_id: Optional[str] = None, check: bool = True, limit: Optional[int] = None,
-                 **controller_kwargs: Any):
+    def __init__(
+        self,
+        gpu_device: Optional[int] = None,
+        width: int = 680,
+        height: int = 384,
+        houses: Any = None,
+        fov_deg: float = 75.0,
+        grid_size: float = 0.25,
+        commit_id: Optional[str] = None,
+        check: bool = True,
+        limit: Optional[int] = None,
+        **controller_kwargs: Any,
+    ):
         if check:
             preflight(gpu_device, commit_id)
         from .procthor import HouseSource
 
         if houses is None:
-            raise SimsvError("thor backend: backend_options.houses must name ProcTHOR houses (.json, a folder, "
-                             "a glob such as houses/*.json, or .jsonl[.gz])")
+            raise SimsvError(
+                "thor backend: backend_options.houses must name ProcTHOR houses (.json, a folder, "
+                "a glob such as houses/*.json, or .jsonl[.gz])"
+            )
         self.docs = HouseSource(houses, limit) if isinstance(houses, (str, os.PathLike)) else list(houses)
         self.grid_size = float(grid_size)
         self.size = (int(width), int(height))
         self.fov_deg = float(fov_deg)
         self._doc_index: Optional[int] = None
         self._layouts: dict[int, Any] = {}
-        self._reachable: dict[int, tuple[list, dict]] = {}   # house index -> (positions, hubs), last house only
+        self._reachable: dict[int, tuple[list, dict]] = {}  # house index -> (positions, hubs), last house only
         from ai2thor.controller import Controller
         from ai2thor.platform import CloudRendering
 
-        kwargs = dict(platform=CloudRendering, gpu_device=gpu_device, width=int(width), height=int(height),
-                      renderInstanceSegmentation=True, renderDepthImage=True, gridSize=self.grid_size,
-                      snapToGrid=False, fieldOfView=vertical_fov(self.fov_deg, int(width), int(height)),
-                      scene=house_for_unity(self.docs[0]))
+        kwargs = dict(
+            platform=CloudRendering,
+            gpu_device=gpu_device,
+            width=int(width),
+            height=int(height),
+            renderInstanceSegmentation=True,
+            renderDepthImage=True,
+            gridSize=self.grid_size,
+            snapToGrid=False,
+            fieldOfView=vertical_fov(self.fov_deg, int(width), int(height)),
+            scene=house_for_unity(self.docs[0]),
+        )
         if commit_id:
             kwargs["commit_id"] = commit_id
         kwargs.update(controller_kwargs)
@@ -588,16 +701,22 @@ class ThorSimulator:
         pose = agent_pose(self.docs[index])
         if pose is None:
             return self.controller.last_event
-        return _checked(self.controller.step(action="TeleportFull", forceAction=False, **pose),
-                        f"TeleportFull to the agent pose of house {index}")
+        return _checked(
+            self.controller.step(action="TeleportFull", forceAction=False, **pose),
+            f"TeleportFull to the agent pose of house {index}",
+        )
 
     def _load(self, index: int, scales: Any) -> Any:
         size, fov = (scales.width, scales.height), float(scales.fov_deg)
         if index != self._doc_index or size != self.size or fov != self.fov_deg:
             self._doc_index = None
-            ev = self.controller.reset(scene=house_for_unity(self.docs[index]), width=size[0], height=size[1],
-                                       fieldOfView=vertical_fov(fov, *size))
-            _checked(ev, f"CreateHouse (house {index})")    # ai2thor's reset() does not raise on it
+            ev = self.controller.reset(
+                scene=house_for_unity(self.docs[index]),
+                width=size[0],
+                height=size[1],
+                fieldOfView=vertical_fov(fov, *size),
+            )
+            _checked(ev, f"CreateHouse (house {index})")  # ai2thor's reset() does not raise on it
             self._place_agent(index)
             self._doc_index, self.size, self.fov_deg = index, size, fov
         return self.controller.last_event
@@ -651,8 +770,15 @@ class ThorSimulator:
         t3 = time.perf_counter()
         annotations = annotate(house, poses, frames)
         t4 = time.perf_counter()
-        return Episode(seed=seed, scales=scales, house=house, poses=poses, frames=frames, annotations=annotations,
-                       timings={"house": t1 - t0, "walkthrough": t2 - t1, "render": t3 - t2, "annotate": t4 - t3})
+        return Episode(
+            seed=seed,
+            scales=scales,
+            house=house,
+            poses=poses,
+            frames=frames,
+            annotations=annotations,
+            timings={"house": t1 - t0, "walkthrough": t2 - t1, "render": t3 - t2, "annotate": t4 - t3},
+        )
 
     def _teleport(self, pose: Any, agent_y: float, reachable: Sequence[Mapping[str, Any]]) -> Any:
         """Forced TeleportFull to the pose (teleport_action: the walk may brush furniture and need
@@ -694,8 +820,31 @@ def backend(houses: Any = None, gpu_device: Optional[int] = None, **kwargs: Any)
     return ThorSimulator(gpu_device=gpu_device, houses=houses, **kwargs)
 
 
-__all__ = ["ThorSimulator", "ThorUnavailable", "ThorActionFailed", "teleport_action", "agent_pose", "house_for_unity",
-           "Check", "preflight", "thor_checks", "check_ai2thor", "check_vulkan",
-           "check_gpu", "find_gpus", "default_gpu_device", "check_build", "build_dir", "fetch_build", "scene_from_metadata", "pose_from_metadata",
-           "instance_buffer_from_masks", "visible_from_instance_masks", "hubs_from_reachable", "horizontal_fov",
-           "vertical_fov", "backend", "object_category"]
+__all__ = [
+    "ThorSimulator",
+    "ThorUnavailable",
+    "ThorActionFailed",
+    "teleport_action",
+    "agent_pose",
+    "house_for_unity",
+    "Check",
+    "preflight",
+    "thor_checks",
+    "check_ai2thor",
+    "check_vulkan",
+    "check_gpu",
+    "find_gpus",
+    "default_gpu_device",
+    "check_build",
+    "build_dir",
+    "fetch_build",
+    "scene_from_metadata",
+    "pose_from_metadata",
+    "instance_buffer_from_masks",
+    "visible_from_instance_masks",
+    "hubs_from_reachable",
+    "horizontal_fov",
+    "vertical_fov",
+    "backend",
+    "object_category",
+]

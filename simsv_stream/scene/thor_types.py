@@ -16,6 +16,7 @@ else the type split into words ("TeddyBear" -> "teddy bear").
   catalog categories, else this table (ProcTHOR JSON has no asset dimensions).
 * `room_type_of(room_type)` -> "living_room", "kitchen", ... from ProcTHOR's "LivingRoom", ...
 """
+
 from __future__ import annotations
 
 import re
@@ -50,7 +51,7 @@ TYPE_TO_CATEGORY: dict[str, str] = {
     "FloorLamp": "floor lamp",
     "Fridge": "refrigerator",
     "GarbageCan": "trash can",
-    "HousePlant": "plant",            # "potted plant" when it stands on a surface, see category_of
+    "HousePlant": "plant",  # "potted plant" when it stands on a surface, see category_of
     "Kettle": "kettle",
     "Laptop": "laptop",
     "Microwave": "microwave",
@@ -73,39 +74,141 @@ TYPE_TO_CATEGORY: dict[str, str] = {
 
 # Types that are building structure: never objects; their pixels get these render ids.
 STRUCTURE: dict[str, int] = {
-    "Floor": ID_FLOOR, "Wall": ID_WALL, "Ceiling": ID_CEILING, "Window": ID_WALL,
-    "Door": ID_DOOR_FRAME, "Doorway": ID_DOOR_FRAME, "Doorframe": ID_DOOR_FRAME, "DoorFrame": ID_DOOR_FRAME,
+    "Floor": ID_FLOOR,
+    "Wall": ID_WALL,
+    "Ceiling": ID_CEILING,
+    "Window": ID_WALL,
+    "Door": ID_DOOR_FRAME,
+    "Doorway": ID_DOOR_FRAME,
+    "Doorframe": ID_DOOR_FRAME,
+    "DoorFrame": ID_DOOR_FRAME,
 }
 
 # Parts of other objects and fixtures that SIMS-V-style questions do not name.
-SKIPPED: frozenset[str] = frozenset({
-    "Drawer", "Shelf", "StoveBurner", "StoveKnob", "SinkBasin", "BathtubBasin", "LightSwitch",
-    "ShowerHead", "ShowerDoor", "ShowerGlass", "ShowerCurtain", "Blinds", "Curtains", "TargetCircle",
-})
+SKIPPED: frozenset[str] = frozenset(
+    {
+        "Drawer",
+        "Shelf",
+        "StoveBurner",
+        "StoveKnob",
+        "SinkBasin",
+        "BathtubBasin",
+        "LightSwitch",
+        "ShowerHead",
+        "ShowerDoor",
+        "ShowerGlass",
+        "ShowerCurtain",
+        "Blinds",
+        "Curtains",
+        "TargetCircle",
+    }
+)
 
 # ProcTHOR assetId words -> object type, where the words are not the type itself (matched on the
 # longest prefix of the asset's words, lower case, "_" removed; see object_type_of).
 ASSET_ALIASES: dict[str, str] = {
-    "bin": "GarbageCan", "countertop": "CounterTop", "tvstand": "TVStand", "walldecorphoto": "Painting",
-    "walldecorpainting": "Painting", "tennisracquet": "TennisRacket", "washingmachine": "WashingMachine",
-    "remote": "RemoteControl", "houseplant": "HousePlant", "keychain": "KeyChain", "cellphone": "CellPhone",
-    "bathroomfaucet": "Faucet", "kitchenfaucet": "Faucet", "toiletpaperusedup": "ToiletPaper",
-    "fertilitystatue": "Statue", "handstatue": "Statue", "towelstatue": "Statue", "papertowel": "PaperTowelRoll",
-    "dogbed": "DogBed", "garbagebag": "GarbageBag", "armchair": "ArmChair", "officechair": "Chair",
-    "mug": "Mug", "sidetable": "SideTable", "coffeetable": "CoffeeTable", "deskLamp": "DeskLamp",
+    "bin": "GarbageCan",
+    "countertop": "CounterTop",
+    "tvstand": "TVStand",
+    "walldecorphoto": "Painting",
+    "walldecorpainting": "Painting",
+    "tennisracquet": "TennisRacket",
+    "washingmachine": "WashingMachine",
+    "remote": "RemoteControl",
+    "houseplant": "HousePlant",
+    "keychain": "KeyChain",
+    "cellphone": "CellPhone",
+    "bathroomfaucet": "Faucet",
+    "kitchenfaucet": "Faucet",
+    "toiletpaperusedup": "ToiletPaper",
+    "fertilitystatue": "Statue",
+    "handstatue": "Statue",
+    "towelstatue": "Statue",
+    "papertowel": "PaperTowelRoll",
+    "dogbed": "DogBed",
+    "garbagebag": "GarbageBag",
+    "armchair": "ArmChair",
+    "officechair": "Chair",
+    "mug": "Mug",
+    "sidetable": "SideTable",
+    "coffeetable": "CoffeeTable",
+    "deskLamp": "DeskLamp",
 }
 
-_KNOWN_TYPES = sorted(set(TYPE_TO_CATEGORY) | set(STRUCTURE) | set(SKIPPED) | {
-    "AluminumFoil", "Apple", "BaseballBat", "BasketBall", "Boots", "Box", "Bread", "ButterKnife", "Candle",
-    "Cloth", "ClothesDryer", "CoffeeMachine", "CreditCard", "DishSponge", "DogBed", "Dumbbell", "Egg",
-    "Faucet", "Footstool", "Fork", "GarbageBag", "HandTowel", "HandTowelHolder", "KeyChain", "Knife", "Ladle",
-    "LaundryHamper", "Lettuce", "Mirror", "Mug", "Newspaper", "Ottoman", "Painting", "Pan", "PaperTowelRoll",
-    "Pen", "Pencil", "PepperShaker", "Pillow", "Plunger", "Poster", "Pot", "Potato", "RemoteControl",
-    "RoomDecor", "Safe", "SaltShaker", "ScrubBrush", "SoapBar", "SoapBottle", "Spatula", "Spoon",
-    "SprayBottle", "Statue", "TableTopDecor", "TeddyBear", "TennisRacket", "TissueBox", "ToiletPaper",
-    "ToiletPaperHanger", "Tomato", "Towel", "TowelHolder", "VacuumCleaner", "Watch", "WateringCan",
-    "WineBottle",
-})
+_KNOWN_TYPES = sorted(
+    set(TYPE_TO_CATEGORY)
+    | set(STRUCTURE)
+    | set(SKIPPED)
+    | {
+        "AluminumFoil",
+        "Apple",
+        "BaseballBat",
+        "BasketBall",
+        "Boots",
+        "Box",
+        "Bread",
+        "ButterKnife",
+        "Candle",
+        "Cloth",
+        "ClothesDryer",
+        "CoffeeMachine",
+        "CreditCard",
+        "DishSponge",
+        "DogBed",
+        "Dumbbell",
+        "Egg",
+        "Faucet",
+        "Footstool",
+        "Fork",
+        "GarbageBag",
+        "HandTowel",
+        "HandTowelHolder",
+        "KeyChain",
+        "Knife",
+        "Ladle",
+        "LaundryHamper",
+        "Lettuce",
+        "Mirror",
+        "Mug",
+        "Newspaper",
+        "Ottoman",
+        "Painting",
+        "Pan",
+        "PaperTowelRoll",
+        "Pen",
+        "Pencil",
+        "PepperShaker",
+        "Pillow",
+        "Plunger",
+        "Poster",
+        "Pot",
+        "Potato",
+        "RemoteControl",
+        "RoomDecor",
+        "Safe",
+        "SaltShaker",
+        "ScrubBrush",
+        "SoapBar",
+        "SoapBottle",
+        "Spatula",
+        "Spoon",
+        "SprayBottle",
+        "Statue",
+        "TableTopDecor",
+        "TeddyBear",
+        "TennisRacket",
+        "TissueBox",
+        "ToiletPaper",
+        "ToiletPaperHanger",
+        "Tomato",
+        "Towel",
+        "TowelHolder",
+        "VacuumCleaner",
+        "Watch",
+        "WateringCan",
+        "WineBottle",
+    }
+)
 _TYPE_BY_KEY: dict[str, str] = {t.lower(): t for t in _KNOWN_TYPES}
 _TYPE_BY_KEY.update({k.lower(): v for k, v in ASSET_ALIASES.items()})
 
@@ -191,30 +294,78 @@ def object_type_of(obj_id: str = "", asset_id: str = "") -> str:
 # ---------------------------------------------------------------------------------- sizes
 # (width along local x, height, depth along local z), metres; typical household values.
 _SIZES: dict[str, tuple[float, float, float]] = {
-    "painting": (0.8, 0.6, 0.04), "mirror": (0.6, 0.9, 0.04), "poster": (0.6, 0.9, 0.01),
-    "pillow": (0.5, 0.15, 0.35), "cell phone": (0.07, 0.01, 0.15), "remote control": (0.05, 0.03, 0.18),
-    "credit card": (0.085, 0.005, 0.054), "pen": (0.015, 0.015, 0.14), "pencil": (0.01, 0.01, 0.18),
-    "watch": (0.04, 0.012, 0.05), "key chain": (0.05, 0.02, 0.08), "candle": (0.08, 0.12, 0.08),
-    "tissue box": (0.24, 0.1, 0.12), "statue": (0.15, 0.3, 0.15), "newspaper": (0.3, 0.01, 0.4),
-    "cd": (0.12, 0.005, 0.12), "box": (0.4, 0.3, 0.3), "teddy bear": (0.3, 0.35, 0.25),
-    "baseball bat": (0.07, 0.07, 0.85), "tennis racket": (0.28, 0.03, 0.68), "basket ball": (0.24, 0.24, 0.24),
-    "dumbbell": (0.3, 0.1, 0.1), "boots": (0.3, 0.4, 0.3), "dog bed": (0.9, 0.15, 0.7),
-    "garbage bag": (0.4, 0.5, 0.4), "laundry hamper": (0.45, 0.6, 0.35), "vacuum cleaner": (0.3, 1.1, 0.3),
-    "shelving unit": (0.9, 1.5, 0.4), "ottoman": (0.6, 0.42, 0.6), "footstool": (0.45, 0.4, 0.35),
-    "safe": (0.4, 0.4, 0.4), "faucet": (0.1, 0.25, 0.2), "soap bar": (0.09, 0.03, 0.06),
-    "soap bottle": (0.07, 0.18, 0.07), "spray bottle": (0.1, 0.25, 0.07), "toilet paper": (0.11, 0.11, 0.11),
-    "plunger": (0.15, 0.5, 0.15), "scrub brush": (0.1, 0.4, 0.1), "towel": (0.5, 0.02, 0.8),
-    "hand towel": (0.3, 0.5, 0.03), "towel holder": (0.6, 0.05, 0.1), "toilet paper hanger": (0.15, 0.05, 0.1),
-    "hand towel holder": (0.25, 0.3, 0.1), "dish sponge": (0.1, 0.03, 0.07), "apple": (0.08, 0.08, 0.08),
-    "tomato": (0.07, 0.06, 0.07), "potato": (0.09, 0.06, 0.06), "lettuce": (0.18, 0.16, 0.18),
-    "bread": (0.3, 0.12, 0.12), "egg": (0.045, 0.06, 0.045), "pan": (0.3, 0.06, 0.5), "pot": (0.3, 0.18, 0.3),
-    "ladle": (0.08, 0.05, 0.33), "spatula": (0.08, 0.03, 0.33), "spoon": (0.04, 0.02, 0.18),
-    "fork": (0.03, 0.02, 0.19), "knife": (0.03, 0.02, 0.3), "butter knife": (0.02, 0.01, 0.22),
-    "mug": (0.12, 0.1, 0.09), "wine bottle": (0.08, 0.32, 0.08), "pepper shaker": (0.04, 0.09, 0.04),
-    "salt shaker": (0.04, 0.09, 0.04), "paper towel roll": (0.12, 0.28, 0.12), "coffee machine": (0.25, 0.38, 0.3),
-    "aluminum foil": (0.3, 0.05, 0.05), "watering can": (0.4, 0.3, 0.15), "cloth": (0.3, 0.02, 0.3),
-    "clothes dryer": (0.6, 0.85, 0.6), "desktop computer": (0.55, 0.45, 0.25), "room decor": (0.3, 0.4, 0.3),
-    "table top decor": (0.15, 0.2, 0.15), "shelving": (0.9, 1.5, 0.4),
+    "painting": (0.8, 0.6, 0.04),
+    "mirror": (0.6, 0.9, 0.04),
+    "poster": (0.6, 0.9, 0.01),
+    "pillow": (0.5, 0.15, 0.35),
+    "cell phone": (0.07, 0.01, 0.15),
+    "remote control": (0.05, 0.03, 0.18),
+    "credit card": (0.085, 0.005, 0.054),
+    "pen": (0.015, 0.015, 0.14),
+    "pencil": (0.01, 0.01, 0.18),
+    "watch": (0.04, 0.012, 0.05),
+    "key chain": (0.05, 0.02, 0.08),
+    "candle": (0.08, 0.12, 0.08),
+    "tissue box": (0.24, 0.1, 0.12),
+    "statue": (0.15, 0.3, 0.15),
+    "newspaper": (0.3, 0.01, 0.4),
+    "cd": (0.12, 0.005, 0.12),
+    "box": (0.4, 0.3, 0.3),
+    "teddy bear": (0.3, 0.35, 0.25),
+    "baseball bat": (0.07, 0.07, 0.85),
+    "tennis racket": (0.28, 0.03, 0.68),
+    "basket ball": (0.24, 0.24, 0.24),
+    "dumbbell": (0.3, 0.1, 0.1),
+    "boots": (0.3, 0.4, 0.3),
+    "dog bed": (0.9, 0.15, 0.7),
+    "garbage bag": (0.4, 0.5, 0.4),
+    "laundry hamper": (0.45, 0.6, 0.35),
+    "vacuum cleaner": (0.3, 1.1, 0.3),
+    "shelving unit": (0.9, 1.5, 0.4),
+    "ottoman": (0.6, 0.42, 0.6),
+    "footstool": (0.45, 0.4, 0.35),
+    "safe": (0.4, 0.4, 0.4),
+    "faucet": (0.1, 0.25, 0.2),
+    "soap bar": (0.09, 0.03, 0.06),
+    "soap bottle": (0.07, 0.18, 0.07),
+    "spray bottle": (0.1, 0.25, 0.07),
+    "toilet paper": (0.11, 0.11, 0.11),
+    "plunger": (0.15, 0.5, 0.15),
+    "scrub brush": (0.1, 0.4, 0.1),
+    "towel": (0.5, 0.02, 0.8),
+    "hand towel": (0.3, 0.5, 0.03),
+    "towel holder": (0.6, 0.05, 0.1),
+    "toilet paper hanger": (0.15, 0.05, 0.1),
+    "hand towel holder": (0.25, 0.3, 0.1),
+    "dish sponge": (0.1, 0.03, 0.07),
+    "apple": (0.08, 0.08, 0.08),
+    "tomato": (0.07, 0.06, 0.07),
+    "potato": (0.09, 0.06, 0.06),
+    "lettuce": (0.18, 0.16, 0.18),
+    "bread": (0.3, 0.12, 0.12),
+    "egg": (0.045, 0.06, 0.045),
+    "pan": (0.3, 0.06, 0.5),
+    "pot": (0.3, 0.18, 0.3),
+    "ladle": (0.08, 0.05, 0.33),
+    "spatula": (0.08, 0.03, 0.33),
+    "spoon": (0.04, 0.02, 0.18),
+    "fork": (0.03, 0.02, 0.19),
+    "knife": (0.03, 0.02, 0.3),
+    "butter knife": (0.02, 0.01, 0.22),
+    "mug": (0.12, 0.1, 0.09),
+    "wine bottle": (0.08, 0.32, 0.08),
+    "pepper shaker": (0.04, 0.09, 0.04),
+    "salt shaker": (0.04, 0.09, 0.04),
+    "paper towel roll": (0.12, 0.28, 0.12),
+    "coffee machine": (0.25, 0.38, 0.3),
+    "aluminum foil": (0.3, 0.05, 0.05),
+    "watering can": (0.4, 0.3, 0.15),
+    "cloth": (0.3, 0.02, 0.3),
+    "clothes dryer": (0.6, 0.85, 0.6),
+    "desktop computer": (0.55, 0.45, 0.25),
+    "room decor": (0.3, 0.4, 0.3),
+    "table top decor": (0.15, 0.2, 0.15),
+    "shelving": (0.9, 1.5, 0.4),
 }
 DEFAULT_SIZE = (0.3, 0.3, 0.3)
 
@@ -230,8 +381,12 @@ def typical_size(category: str) -> tuple[float, float, float]:
 
 # ---------------------------------------------------------------------------------- rooms
 ROOM_TYPES: dict[str, str] = {
-    "Kitchen": "kitchen", "LivingRoom": "living_room", "Bedroom": "bedroom", "Bathroom": "bathroom",
-    "Office": "office", "DiningRoom": "dining_room",
+    "Kitchen": "kitchen",
+    "LivingRoom": "living_room",
+    "Bedroom": "bedroom",
+    "Bathroom": "bathroom",
+    "Office": "office",
+    "DiningRoom": "dining_room",
 }
 
 
@@ -246,8 +401,12 @@ def room_type_of_scene(scene_name: str) -> str:
     """Room type of a single-room AI2-THOR scene from its name: iTHOR FloorPlan1-30 kitchens,
     201-230 living rooms, 301-330 bedrooms, 401-430 bathrooms; names that say it ("iTHOR_Kitchen_...")."""
     low = (scene_name or "").lower()
-    for key, rt in (("kitchen", "kitchen"), ("living", "living_room"), ("bedroom", "bedroom"),
-                    ("bathroom", "bathroom")):
+    for key, rt in (
+        ("kitchen", "kitchen"),
+        ("living", "living_room"),
+        ("bedroom", "bedroom"),
+        ("bathroom", "bathroom"),
+    ):
         if key in low:
             return rt
     m = re.match(r"floorplan(\d+)", low)
@@ -257,5 +416,18 @@ def room_type_of_scene(scene_name: str) -> str:
     return "room"
 
 
-__all__ = ["TYPE_TO_CATEGORY", "STRUCTURE", "SKIPPED", "ASSET_ALIASES", "ROOM_TYPES", "category_of",
-           "structure_id", "structure_id_of_key", "object_type_of", "typical_size", "room_type_of", "room_type_of_scene", "words"]
+__all__ = [
+    "TYPE_TO_CATEGORY",
+    "STRUCTURE",
+    "SKIPPED",
+    "ASSET_ALIASES",
+    "ROOM_TYPES",
+    "category_of",
+    "structure_id",
+    "structure_id_of_key",
+    "object_type_of",
+    "typical_size",
+    "room_type_of",
+    "room_type_of_scene",
+    "words",
+]

@@ -10,6 +10,7 @@ Public API (imported lazily, so a worker process never pays for torch)::
 
     StreamControl("tcp://127.0.0.1:5556").status()        # from another process
 """
+
 from __future__ import annotations
 
 import importlib

@@ -14,6 +14,7 @@
 * ``procthor-layout``: the same ProcTHOR houses on the CPU renderer (:mod:`simsv_stream.scene.procthor`).
 * ``module:function``: a factory returning an object with ``simulate``/``generate`` (or the pair).
 """
+
 from __future__ import annotations
 
 import importlib
@@ -50,6 +51,7 @@ def get_backend(name: str, options: Mapping[str, Any] | None = None) -> Backend:
         from .. import questions, simulator  # the real pipeline (pybullet renderer, question registry)
 
         if options:
+
             def sim(seed: int, scales: Scales, _f=simulator.simulate) -> Any:
                 return _f(seed, scales, **options)
         else:
@@ -67,15 +69,22 @@ def get_backend(name: str, options: Mapping[str, Any] | None = None) -> Backend:
         if isinstance(made, tuple):
             return Backend(name, made[0], made[1])
         return Backend(name, made.simulate, made.generate)
-    raise ConfigError("backend", f"unknown backend {name!r} (known: procedural, noise, thor, procthor-layout, module:function)")
+    raise ConfigError(
+        "backend", f"unknown backend {name!r} (known: procedural, noise, thor, procthor-layout, module:function)"
+    )
 
 
 # ----------------------------------------------------------------------------------------------
 # noise backend (synthetic frames)
 
 
-def noise_backend(delay_s: float = 0.0, none_every: int = 0, static: bool = False,
-                  fail_types: tuple[str, ...] | list[str] = (), burn_s: float = 0.0) -> Backend:
+def noise_backend(
+    delay_s: float = 0.0,
+    none_every: int = 0,
+    static: bool = False,
+    fail_types: tuple[str, ...] | list[str] = (),
+    burn_s: float = 0.0,
+) -> Backend:
     cache: dict[tuple, np.ndarray] = {}
 
     def simulate(seed: int, scales: Scales) -> Any:
@@ -92,8 +101,9 @@ def noise_backend(delay_s: float = 0.0, none_every: int = 0, static: bool = Fals
             time.sleep(delay_s)
         if burn_s:
             _burn(burn_s)
-        return SimpleNamespace(seed=seed, scales=scales, frames=SimpleNamespace(rgb=rgb),
-                               timings={"render": time.perf_counter() - t0})
+        return SimpleNamespace(
+            seed=seed, scales=scales, frames=SimpleNamespace(rgb=rgb), timings={"render": time.perf_counter() - t0}
+        )
 
     def generate(episode: Any, question_type: str, rng: np.random.Generator) -> QA | None:
         if question_type in fail_types:
@@ -101,9 +111,14 @@ def noise_backend(delay_s: float = 0.0, none_every: int = 0, static: bool = Fals
         if none_every and (episode.seed + sum(map(ord, question_type))) % none_every == 0:
             return None
         value = int(rng.integers(0, 1000))
-        return QA(question_type=question_type, question=f"noise {question_type} on episode {episode.seed}?",
-                  answer=str(value), answer_mode="oe", ground_truth=value,
-                  evidence={"episode_seed": int(episode.seed)})
+        return QA(
+            question_type=question_type,
+            question=f"noise {question_type} on episode {episode.seed}?",
+            answer=str(value),
+            answer_mode="oe",
+            ground_truth=value,
+            evidence={"episode_seed": int(episode.seed)},
+        )
 
     return Backend("noise", simulate, generate)
 

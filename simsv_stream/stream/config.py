@@ -1,4 +1,5 @@
 """StreamConfig: the typed `stream:` section of a run config."""
+
 from __future__ import annotations
 
 import ipaddress
@@ -43,15 +44,22 @@ class StreamConfig:
     timeout_s: float = 120.0
     mix: Any = "3q"
     scales: Scales = field(default_factory=Scales)
-    curve_keys: str | None = None      # folder made by `simsv-stream keys` (server + authorized clients)
-    max_attempts: int = 3              # an order failing on this many workers fails the stream
+    curve_keys: str | None = None  # folder made by `simsv-stream keys` (server + authorized clients)
+    max_attempts: int = 3  # an order failing on this many workers fails the stream
     max_sample_bytes: int = 1 << 30
-    tune_malloc: bool = True           # glibc: reuse MB-sized buffers (see dispatcher.tune_malloc)
+    tune_malloc: bool = True  # glibc: reuse MB-sized buffers (see dispatcher.tune_malloc)
 
     def __post_init__(self) -> None:
         if not isinstance(self.endpoint, str) or "://" not in self.endpoint:
-            raise ConfigError("endpoint", f"expected a ZeroMQ address such as tcp://127.0.0.1:5555, got {self.endpoint!r}")
-        for name, lo, hi in (("workers", 0, 512), ("credit", 1, 1024), ("jpeg_quality", 1, 100), ("max_attempts", 1, 100)):
+            raise ConfigError(
+                "endpoint", f"expected a ZeroMQ address such as tcp://127.0.0.1:5555, got {self.endpoint!r}"
+            )
+        for name, lo, hi in (
+            ("workers", 0, 512),
+            ("credit", 1, 1024),
+            ("jpeg_quality", 1, 100),
+            ("max_attempts", 1, 100),
+        ):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
                 raise ConfigError(name, f"must be an integer in {lo}..{hi}, got {v!r}")
@@ -64,7 +72,9 @@ class StreamConfig:
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0:
                 raise ConfigError(name, f"must be a positive number of seconds, got {v!r}")
         if not isinstance(self.backend, str) or not (self.backend in BACKENDS or ":" in self.backend):
-            raise ConfigError("backend", f"must be one of {', '.join(BACKENDS)} or module:function, got {self.backend!r}")
+            raise ConfigError(
+                "backend", f"must be one of {', '.join(BACKENDS)} or module:function, got {self.backend!r}"
+            )
         from .orders import load_mix
 
         load_mix(self.mix)  # ConfigError naming the bad type/weight, before any process starts

@@ -5,6 +5,7 @@ Requests ``{"op": "mix.set", "mix": SPEC}``, ``{"op": "scale.set", "changes": {.
 :class:`StreamControl` is the client (the CLI's ``mix set`` / ``scale set`` / ``status`` use it);
 in the trainer process, call the same methods on the :class:`~simsv_stream.stream.Dispatcher`.
 """
+
 from __future__ import annotations
 
 import json
@@ -71,8 +72,10 @@ class StreamControl:
             try:
                 raw = s.recv()
             except zmq.Again:
-                raise ControlError(f"no answer from {self.endpoint} in {self.timeout_s:g} s "
-                                   f"(is a stream running there? `simsv-stream stream` prints its control endpoint)") from None
+                raise ControlError(
+                    f"no answer from {self.endpoint} in {self.timeout_s:g} s "
+                    f"(is a stream running there? `simsv-stream stream` prints its control endpoint)"
+                ) from None
         finally:
             s.close(0)
         rep = json.loads(raw)
@@ -118,6 +121,8 @@ def format_status(st: Mapping[str, Any]) -> str:
     ]
     for w in st["workers"]:
         rs = f"{w['render_s_mean']:.3f}s" if w["render_s_mean"] is not None else "-"
-        lines.append(f"    {w['id']:<28} pid {w['pid']:<7} {w['rate_per_s']:7.2f}/s  render {rs:>8}  "
-                     f"outstanding {w['outstanding']}  done {w['done']}{'  draining' if w['draining'] else ''}")
+        lines.append(
+            f"    {w['id']:<28} pid {w['pid']:<7} {w['rate_per_s']:7.2f}/s  render {rs:>8}  "
+            f"outstanding {w['outstanding']}  done {w['done']}{'  draining' if w['draining'] else ''}"
+        )
     return "\n".join(lines)

@@ -20,6 +20,7 @@
 All sockets live in one I/O thread; the consumer (``get``) and control callers talk to it through a
 lock and an inproc wake-up socket.
 """
+
 from __future__ import annotations
 
 import heapq
@@ -73,7 +74,7 @@ class OrderItem:
 class Group:
     """Orders sharing one episode seed (one render)."""
 
-    gid: int                 # first sample id of the group
+    gid: int  # first sample id of the group
     episode_seed: int
     scales_version: int
     mix_version: int
@@ -163,7 +164,7 @@ class Dispatcher:
         self._want_fleet = fleet and config.workers > 0
         self._target_workers = config.workers if fleet else 0
         self.fleet: Fleet | None = None
-        self.endpoint: str | None = None          # bound data endpoint (resolved port)
+        self.endpoint: str | None = None  # bound data endpoint (resolved port)
         self.connect_endpoint: str | None = None  # what local workers connect to
         self.control_endpoint: str | None = None
         self._cond = threading.Condition(threading.RLock())
@@ -174,8 +175,8 @@ class Dispatcher:
         self._commands: "queue.Queue[tuple[Callable[[], Any], Future]]" = queue.Queue()
         self._wake_push: zmq.Socket | None = None
         self._wake_lock = threading.Lock()
-        self._io = threading.Lock()          # ownership of the ROUTER + wake sockets
-        self._get_lock = threading.Lock()    # one consumer at a time
+        self._io = threading.Lock()  # ownership of the ROUTER + wake sockets
+        self._get_lock = threading.Lock()  # one consumer at a time
         self._tick = max(0.01, min(0.05, config.heartbeat_s / 4))
         self._next_check = 0.0
         self._auth = None
@@ -185,9 +186,9 @@ class Dispatcher:
         self.epoch = int.from_bytes(os.urandom(4), "little") >> 2
         self._next_deliver = self.rank
         self._next_write = self.rank
-        self._orders: dict[int, tuple[Group, OrderItem]] = {}   # written, not yet consumed
-        self._pending: dict[int, str] = {}                        # in flight: id -> worker id
-        self._ready: dict[int, wire.WireSample] = {}              # received, waiting for its turn
+        self._orders: dict[int, tuple[Group, OrderItem]] = {}  # written, not yet consumed
+        self._pending: dict[int, str] = {}  # in flight: id -> worker id
+        self._ready: dict[int, wire.WireSample] = {}  # received, waiting for its turn
         self._reissue: list[tuple[int, int, Group, list[OrderItem]]] = []
         self._reissue_seq = itertools.count()
         # mix / scales in force
@@ -234,10 +235,13 @@ class Dispatcher:
         control = cfg.resolved_control_endpoint()
         for name, ep in (("endpoint", data), ("control_endpoint", control)):
             if ep and not is_loopback_endpoint(ep) and not cfg.curve_keys:
-                raise ConfigError(name, f"refusing to bind {ep}: it listens beyond this machine, which needs "
-                                        f"CurveZMQ keys (make them with `simsv-stream keys --out DIR`, set "
-                                        f"stream.curve_keys: DIR, start workers with --curve-keys DIR); "
-                                        f"use tcp://127.0.0.1:PORT for a local stream")
+                raise ConfigError(
+                    name,
+                    f"refusing to bind {ep}: it listens beyond this machine, which needs "
+                    f"CurveZMQ keys (make them with `simsv-stream keys --out DIR`, set "
+                    f"stream.curve_keys: DIR, start workers with --curve-keys DIR); "
+                    f"use tcp://127.0.0.1:PORT for a local stream",
+                )
         if cfg.tune_malloc:
             tune_malloc()
         if self._want_fleet:
@@ -286,13 +290,21 @@ class Dispatcher:
         self._poller.register(router, zmq.POLLIN)
         self._poller.register(self._wake_pull, zmq.POLLIN)
         ready = threading.Event()
-        self._thread = threading.Thread(target=self._housekeeping, args=(ctl, ready),
-                                        name=f"simsv-dispatcher-r{self.rank}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._housekeeping, args=(ctl, ready), name=f"simsv-dispatcher-r{self.rank}", daemon=True
+        )
         self._thread.start()
         ready.wait(30)
         _LIVE.add(self)
-        log.info("stream rank %d/%d: dispatcher on %s (control %s), %d local workers, credit %d",
-                 self.rank, self.world, self.endpoint, self.control_endpoint, self._target_workers, self.credit)
+        log.info(
+            "stream rank %d/%d: dispatcher on %s (control %s), %d local workers, credit %d",
+            self.rank,
+            self.world,
+            self.endpoint,
+            self.control_endpoint,
+            self._target_workers,
+            self.credit,
+        )
         return self
 
     def close(self, timeout: float = 5.0) -> None:
@@ -310,7 +322,7 @@ class Dispatcher:
         finally:
             if got:
                 self._io.release()
-        self._thread.join(timeout)   # stops the fleet, closes the control socket
+        self._thread.join(timeout)  # stops the fleet, closes the control socket
         got = self._io.acquire(timeout=timeout)
         try:
             self._router.close(0)
@@ -343,9 +355,15 @@ class Dispatcher:
                 pass
 
     def _new_fleet(self) -> Fleet:
-        return Fleet(self.connect_endpoint, backend=self.config.backend, backend_options=self.config.backend_options,
-                     heartbeat_s=self.config.heartbeat_s, curve_keys=self.config.curve_keys,
-                     tag=f"r{self.rank}-{os.getpid()}-{next(_counter)}", tune_malloc=self.config.tune_malloc)
+        return Fleet(
+            self.connect_endpoint,
+            backend=self.config.backend,
+            backend_options=self.config.backend_options,
+            heartbeat_s=self.config.heartbeat_s,
+            curve_keys=self.config.curve_keys,
+            tag=f"r{self.rank}-{os.getpid()}-{next(_counter)}",
+            tune_malloc=self.config.tune_malloc,
+        )
 
     def _call(self, fn: Callable[[], Any], timeout: float = 30.0) -> Any:
         """Run fn in the housekeeping thread (directly when already there) and return its result."""
@@ -378,7 +396,7 @@ class Dispatcher:
                     except BaseException as e:  # handed back to the caller
                         fut.set_exception(e)
                 self._check_fleet(time.monotonic())
-                if self._io.acquire(blocking=False):   # the consumer is away: service the sockets
+                if self._io.acquire(blocking=False):  # the consumer is away: service the sockets
                     try:
                         if not self._closing:
                             self._service(0)
@@ -453,8 +471,12 @@ class Dispatcher:
         if isinstance(msg, wire.WireSample):
             if w is None:  # only registered workers deliver (a worker declared dead re-joins by heartbeat)
                 self._n_foreign += 1
-                log.info("stream rank %d: ignored sample %d from %r, not a connected worker", self.rank,
-                         msg.sample_id, identity[:32])
+                log.info(
+                    "stream rank %d: ignored sample %d from %r, not a connected worker",
+                    self.rank,
+                    msg.sample_id,
+                    identity[:32],
+                )
                 return
             msg.received_at = now
             self._on_sample(identity, w, msg)
@@ -480,20 +502,31 @@ class Dispatcher:
         n = self._reject_log.get(identity, 0) + 1
         self._reject_log[identity] = n
         if n <= 20 or n % 1000 == 0:
-            log.warning("stream rank %d: rejected message from %r: %s%s", self.rank, identity[:32], reason,
-                        f" ({n} from this peer)" if n > 1 else "")
+            log.warning(
+                "stream rank %d: rejected message from %r: %s%s",
+                self.rank,
+                identity[:32],
+                reason,
+                f" ({n} from this peer)" if n > 1 else "",
+            )
         self._send(identity, wire.encode("error", reason=f"rejected: {reason}"), quiet=True)
 
     def _register(self, identity: bytes, msg: wire.Message, now: float) -> None:
         wid = msg.get("worker") or identity.decode(errors="replace")
-        w = WorkerInfo(wid=wid, identity=identity, pid=msg.get("pid") or 0, host=msg.get("host") or "",
-                       backend=msg.get("backend") or "", joined=now, last_seen=now)
+        w = WorkerInfo(
+            wid=wid,
+            identity=identity,
+            pid=msg.get("pid") or 0,
+            host=msg.get("host") or "",
+            backend=msg.get("backend") or "",
+            joined=now,
+            last_seen=now,
+        )
         self._workers[identity] = w
         self._ever_connected += 1
         if self.fleet is not None and wid in self.fleet.retiring:
             w.draining = True
-        log.info("stream rank %d: worker %s joined (pid %d%s)", self.rank, wid, w.pid,
-                 f", {w.host}" if w.host else "")
+        log.info("stream rank %d: worker %s joined (pid %d%s)", self.rank, wid, w.pid, f", {w.host}" if w.host else "")
 
     def _lose(self, w: WorkerInfo, why: str, quiet: bool = False) -> None:
         """Forget a worker and re-issue its orders (unchanged) to the others."""
@@ -506,8 +539,15 @@ class Dispatcher:
             return
         if lost or not quiet:
             ids = ", ".join(map(str, lost[:8])) + (", ..." if len(lost) > 8 else "")
-            log.warning("stream rank %d: worker %s (pid %d) lost: %s; re-issuing %d order(s)%s", self.rank, w.wid,
-                        w.pid, why, len(lost), f" (ids {ids})" if lost else "")
+            log.warning(
+                "stream rank %d: worker %s (pid %d) lost: %s; re-issuing %d order(s)%s",
+                self.rank,
+                w.wid,
+                w.pid,
+                why,
+                len(lost),
+                f" (ids {ids})" if lost else "",
+            )
         else:
             log.info("stream rank %d: worker %s left: %s", self.rank, w.wid, why)
 
@@ -591,10 +631,13 @@ class Dispatcher:
                 if unaskable:
                     # a type that no episode at these scales supports would otherwise look like a crash
                     sc = self._scales_table[g.scales_version]
-                    hint = (f"; {it.question_type} needs more than {sc.frames} frames, rooms "
-                            f"{sc.rooms_min}-{sc.rooms_max} give: raise frames/rooms or drop it from the mix")
+                    hint = (
+                        f"; {it.question_type} needs more than {sc.frames} frames, rooms "
+                        f"{sc.rooms_min}-{sc.rooms_max} give: raise frames/rooms or drop it from the mix"
+                    )
                 self._fatal = StreamError(
-                    f"sample {sid} ({it.question_type}) failed {it.failures} times, last: {reason}{hint}")
+                    f"sample {sid} ({it.question_type}) failed {it.failures} times, last: {reason}{hint}"
+                )
                 self._cond.notify_all()
             return
         self._requeue([sid])
@@ -631,10 +674,16 @@ class Dispatcher:
                         respawn += 1  # replace a worker that had been working
                 else:
                     log.warning("stream rank %d: local worker %s %s before joining", self.rank, wid, reason)
-            if (self.fleet.size + respawn == 0 and self._target_workers > 0 and not self._workers
-                    and self._fleet_exits and self._fatal is None):
-                self._fatal = StreamError(f"all local workers exited ({'; '.join(self._fleet_exits[-3:])}); "
-                                          f"see their log lines above")
+            if (
+                self.fleet.size + respawn == 0
+                and self._target_workers > 0
+                and not self._workers
+                and self._fleet_exits
+                and self._fatal is None
+            ):
+                self._fatal = StreamError(
+                    f"all local workers exited ({'; '.join(self._fleet_exits[-3:])}); see their log lines above"
+                )
         if respawn:
             self.fleet.spawn(respawn)
         if exits:
@@ -676,8 +725,13 @@ class Dispatcher:
                     break
                 if self._reissue:
                     _, _, g, items = heapq.heappop(self._reissue)
-                    items = [it for it in items if it.sample_id in self._orders and it.sample_id not in self._pending
-                             and it.sample_id not in self._ready]
+                    items = [
+                        it
+                        for it in items
+                        if it.sample_id in self._orders
+                        and it.sample_id not in self._pending
+                        and it.sample_id not in self._ready
+                    ]
                     if not items:
                         continue
                 elif len(self._orders) < limit:
@@ -692,11 +746,21 @@ class Dispatcher:
             epoch = self.epoch
         for w, g, items in sends:
             sdict, chash = self._scales_wire(g.scales_version)
-            msg = wire.encode("order", epoch=epoch, seed=self.seed, episode_seed=g.episode_seed,
-                              items=[{"sample_id": it.sample_id, "question_type": it.question_type,
-                                      "attempt0": it.attempt0} for it in items],
-                              scales=sdict, codec=self.config.codec, quality=self.config.jpeg_quality,
-                              mix_version=g.mix_version, config_hash=chash)
+            msg = wire.encode(
+                "order",
+                epoch=epoch,
+                seed=self.seed,
+                episode_seed=g.episode_seed,
+                items=[
+                    {"sample_id": it.sample_id, "question_type": it.question_type, "attempt0": it.attempt0}
+                    for it in items
+                ],
+                scales=sdict,
+                codec=self.config.codec,
+                quality=self.config.jpeg_quality,
+                mix_version=g.mix_version,
+                config_hash=chash,
+            )
             self._send(w.identity, msg)
 
     def _scales_wire(self, version: int) -> tuple[dict, str]:
@@ -746,12 +810,17 @@ class Dispatcher:
         if nw == 0:
             fleet = f"; local fleet: {self.fleet.size} process(es) started" if self.fleet is not None else ""
             exits = f"; worker exits: {'; '.join(self._fleet_exits[-3:])}" if self._fleet_exits else ""
-            return (f"no sample for {timeout:g} s: no worker is connected to {self.connect_endpoint or self.config.endpoint}"
-                    f"{fleet}{exits}. Start workers with `simsv-stream workers --connect "
-                    f"{self.connect_endpoint or self.config.endpoint} -n N` or set stream.workers > 0")
-        return (f"no sample for {timeout:g} s: waiting for sample {self._next_deliver}; {nw} worker(s) connected, "
-                f"{len(self._pending)} order(s) in flight, {len(self._ready)} received out of order "
-                f"(raise stream.timeout_s if episodes take longer to render)")
+            where = self.connect_endpoint or self.config.endpoint
+            return (
+                f"no sample for {timeout:g} s: no worker is connected to {where}"
+                f"{fleet}{exits}. Start workers with `simsv-stream workers --connect "
+                f"{where} -n N` or set stream.workers > 0"
+            )
+        return (
+            f"no sample for {timeout:g} s: waiting for sample {self._next_deliver}; {nw} worker(s) connected, "
+            f"{len(self._pending)} order(s) in flight, {len(self._ready)} received out of order "
+            f"(raise stream.timeout_s if episodes take longer to render)"
+        )
 
     def state(self) -> dict[str, Any]:
         """The stream's checkpoint: position, mix/scales in force, orders written but not consumed."""
@@ -762,8 +831,12 @@ class Dispatcher:
                 g, it = self._orders[sid]
                 d = groups.get(g.gid)
                 if d is None:
-                    d = groups[g.gid] = {"episode_seed": g.episode_seed, "scales_version": g.scales_version,
-                                         "mix_version": g.mix_version, "items": []}
+                    d = groups[g.gid] = {
+                        "episode_seed": g.episode_seed,
+                        "scales_version": g.scales_version,
+                        "mix_version": g.mix_version,
+                        "items": [],
+                    }
                     versions.add(g.scales_version)
                 d["items"].append([sid, it.question_type, it.attempt0])
             return {
@@ -815,8 +888,16 @@ class Dispatcher:
                 raise ConfigError("resume", f"checkpoint is for {key} {st.get(key)!r}, this stream has {key} {mine!r}")
         try:
             nid = int(st["next_id"])
-            for k in ("next_write_id", "version", "mix", "mix_version", "scales", "scales_version", "scales_table",
-                      "orders"):
+            for k in (
+                "next_write_id",
+                "version",
+                "mix",
+                "mix_version",
+                "scales",
+                "scales_version",
+                "scales_table",
+                "orders",
+            ):
                 st[k]
             load_mix(st["mix"])
             for v in st["scales_table"].values():
@@ -841,23 +922,44 @@ class Dispatcher:
         self._changes = [dict(c) for c in st.get("changes", [])]
         for gd in st["orders"]:
             items = [OrderItem(int(s), str(t), int(a)) for s, t, a in gd["items"]]
-            g = Group(items[0].sample_id, int(gd["episode_seed"]), int(gd["scales_version"]), int(gd["mix_version"]), items)
+            g = Group(
+                items[0].sample_id, int(gd["episode_seed"]), int(gd["scales_version"]), int(gd["mix_version"]), items
+            )
             for it in items:
                 self._orders[it.sample_id] = (g, it)
             heapq.heappush(self._reissue, (items[0].sample_id, next(self._reissue_seq), g, items))
-        log.info("stream rank %d/%d: resumed at sample %d (%d order(s) re-issued, mix v%d)", self.rank, self.world,
-                 nid, len(self._orders), self._mix_version)
+        log.info(
+            "stream rank %d/%d: resumed at sample %d (%d order(s) re-issued, mix v%d)",
+            self.rank,
+            self.world,
+            nid,
+            len(self._orders),
+            self._mix_version,
+        )
 
     # ==========================================================================================
     # control API (thread-safe; the same operations are served over the control socket)
     def _record(self, what: str, value: Any) -> dict[str, Any]:
         self._version += 1
-        change = {"version": self._version, "what": what, "value": value, "first_id": self._next_write,
-                  "rank": self.rank, "time": time.time()}
+        change = {
+            "version": self._version,
+            "what": what,
+            "value": value,
+            "first_id": self._next_write,
+            "rank": self.rank,
+            "time": time.time(),
+        }
         self._changes.append(change)
         if self.log_changes:
-            log.warning("stream rank %d/%d: %s v%d = %s applies from sample %d", self.rank, self.world, what,
-                        self._version, json.dumps(value, sort_keys=True), self._next_write)
+            log.warning(
+                "stream rank %d/%d: %s v%d = %s applies from sample %d",
+                self.rank,
+                self.world,
+                what,
+                self._version,
+                json.dumps(value, sort_keys=True),
+                self._next_write,
+            )
         return change
 
     def set_mix(self, spec: Any) -> dict[str, Any]:
@@ -903,6 +1005,7 @@ class Dispatcher:
 
     def set_workers(self, n: int) -> dict[str, Any]:
         """Grow or shrink the local fleet to ``n`` processes (shrinking drains: no new orders, bye when idle)."""
+
         def apply() -> dict[str, Any]:
             if self.fleet is None:
                 if n == 0:
@@ -919,7 +1022,7 @@ class Dispatcher:
                         self.fleet.retire(wid)
                         w = next((x for x in self._workers.values() if x.wid == wid), None)
                         if w is not None:
-                            w.draining = True   # no new orders; bye once its orders are back
+                            w.draining = True  # no new orders; bye once its orders are back
                         else:
                             self.fleet.terminate(wid)
             with self._cond:
@@ -930,28 +1033,49 @@ class Dispatcher:
     def status(self) -> dict[str, Any]:
         now = time.monotonic()
         with self._cond:
-            workers = [{
-                "id": w.wid, "pid": w.pid, "host": w.host, "outstanding": len(w.assigned), "done": w.done,
-                "rate_per_s": round(_rate(w.completions, now), 3),
-                "render_s_mean": round(w.render_s / w.renders, 4) if w.renders else None,
-                "last_seen_s": round(now - w.last_seen, 3), "draining": w.draining,
-            } for w in self._workers.values()]
+            workers = [
+                {
+                    "id": w.wid,
+                    "pid": w.pid,
+                    "host": w.host,
+                    "outstanding": len(w.assigned),
+                    "done": w.done,
+                    "rate_per_s": round(_rate(w.completions, now), 3),
+                    "render_s_mean": round(w.render_s / w.renders, 4) if w.renders else None,
+                    "last_seen_s": round(now - w.last_seen, 3),
+                    "draining": w.draining,
+                }
+                for w in self._workers.values()
+            ]
             return {
-                "endpoint": self.endpoint, "control_endpoint": self.control_endpoint,
-                "rank": self.rank, "world_size": self.world, "epoch": self.epoch,
-                "next_id": self._next_deliver, "next_write_id": self._next_write,
-                "in_flight": len(self._pending), "waiting_in_order": len(self._ready),
-                "written_not_consumed": len(self._orders), "credit": self.credit,
-                "produced": self._n_produced, "consumed": self._n_consumed,
+                "endpoint": self.endpoint,
+                "control_endpoint": self.control_endpoint,
+                "rank": self.rank,
+                "world_size": self.world,
+                "epoch": self.epoch,
+                "next_id": self._next_deliver,
+                "next_write_id": self._next_write,
+                "in_flight": len(self._pending),
+                "waiting_in_order": len(self._ready),
+                "written_not_consumed": len(self._orders),
+                "credit": self.credit,
+                "produced": self._n_produced,
+                "consumed": self._n_consumed,
                 "produced_per_s": round(_rate(self._produced, now), 3),
                 "consumed_per_s": round(_rate(self._consumed, now), 3),
-                "rejected": self._n_rejected, "duplicates": self._n_duplicates, "stale": self._n_stale,
+                "rejected": self._n_rejected,
+                "duplicates": self._n_duplicates,
+                "stale": self._n_stale,
                 "foreign": self._n_foreign,
                 "reissued": self._n_reissued,
-                "mix": mix_weights(self._mix), "mix_version": self._mix_version,
-                "scales": self._scales.to_dict(), "version": self._version,
-                "fleet_target": self._target_workers, "fleet_running": self.fleet.size if self.fleet else 0,
-                "workers": workers, "changes": [dict(c) for c in self._changes[-10:]],
+                "mix": mix_weights(self._mix),
+                "mix_version": self._mix_version,
+                "scales": self._scales.to_dict(),
+                "version": self._version,
+                "fleet_target": self._target_workers,
+                "fleet_running": self.fleet.size if self.fleet else 0,
+                "workers": workers,
+                "changes": [dict(c) for c in self._changes[-10:]],
                 "uptime_s": round(now - self._started_at, 3),
             }
 

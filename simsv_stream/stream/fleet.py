@@ -5,6 +5,7 @@ No orphans: each worker asks the kernel for SIGTERM when its parent dies (PR_SET
 ``kill -9`` of the trainer takes the workers down) and also watches its parent pid; the fleet
 terminates its children at interpreter exit (atexit) and on SIGTERM/SIGHUP of the parent.
 """
+
 from __future__ import annotations
 
 import atexit
@@ -68,9 +69,19 @@ class Fleet:
     housekeeping thread reaps and respawns, control calls grow and shrink it, status reads it), so
     every method holds one lock."""
 
-    def __init__(self, connect: str, *, backend: str = "procedural", backend_options: Mapping[str, Any] | None = None,
-                 heartbeat_s: float = 1.0, curve_keys: str | None = None, tag: str | None = None,
-                 log_level: str = "WARNING", env: Mapping[str, str] | None = None, tune_malloc: bool = True):
+    def __init__(
+        self,
+        connect: str,
+        *,
+        backend: str = "procedural",
+        backend_options: Mapping[str, Any] | None = None,
+        heartbeat_s: float = 1.0,
+        curve_keys: str | None = None,
+        tag: str | None = None,
+        log_level: str = "WARNING",
+        env: Mapping[str, str] | None = None,
+        tune_malloc: bool = True,
+    ):
         global _fleet_counter
         _fleet_counter += 1
         self.connect = connect
@@ -82,7 +93,7 @@ class Fleet:
         self.log_level = log_level
         self._lock = threading.RLock()
         self.procs: dict[str, subprocess.Popen] = {}
-        self.slots: dict[str, int] = {}     # worker id -> slot (SIMSV_WORKER_SLOT: a GPU per slot for thor)
+        self.slots: dict[str, int] = {}  # worker id -> slot (SIMSV_WORKER_SLOT: a GPU per slot for thor)
         self.retiring: set[str] = set()
         self._next = 0
         root = str(Path(__file__).resolve().parents[2])
@@ -120,10 +131,25 @@ class Fleet:
     def _spawn_one(self) -> str:
         wid = f"{self.tag}-w{self._next}"
         self._next += 1
-        cmd = [sys.executable, "-m", "simsv_stream.stream.worker", "--connect", self.connect, "--id", wid,
-               "--backend", self.backend, "--backend-options", json.dumps(self.backend_options),
-               "--heartbeat", str(self.heartbeat_s), "--parent-pid", str(os.getpid()),
-               "--log-level", self.log_level]
+        cmd = [
+            sys.executable,
+            "-m",
+            "simsv_stream.stream.worker",
+            "--connect",
+            self.connect,
+            "--id",
+            wid,
+            "--backend",
+            self.backend,
+            "--backend-options",
+            json.dumps(self.backend_options),
+            "--heartbeat",
+            str(self.heartbeat_s),
+            "--parent-pid",
+            str(os.getpid()),
+            "--log-level",
+            self.log_level,
+        ]
         if self.curve_keys:
             cmd += ["--curve-keys", str(self.curve_keys)]
         # the lowest slot no live worker holds: a replacement takes over its predecessor's GPU

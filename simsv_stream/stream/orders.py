@@ -4,6 +4,7 @@ A sample is a pure function of its order: ``(run seed, sample id, question type,
 attempt, scales)``; the question type is itself a pure function of ``(run seed, sample id, mix)``.
 So a re-issued or resumed order produces the same sample, whichever worker fills it.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -48,7 +49,7 @@ class _OneDraw:
     __slots__ = ("u",)
 
     def __init__(self, seed: int):
-        self.u = (seed >> 10) / float(1 << 53)   # 53 random bits -> [0, 1)
+        self.u = (seed >> 10) / float(1 << 53)  # 53 random bits -> [0, 1)
 
     def random(self) -> float:
         return self.u

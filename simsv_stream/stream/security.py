@@ -9,6 +9,7 @@ The dispatcher encrypts with the server pair and runs a ZAP authenticator that a
 public keys in ``clients/``; a worker needs ``server.key`` plus its own pair. A worker without keys,
 or with a key not in ``clients/``, never completes the handshake: its messages never arrive.
 """
+
 from __future__ import annotations
 
 import os
@@ -38,7 +39,9 @@ def _load(path: Path, secret: bool) -> tuple[bytes, bytes | None]:
     import zmq.auth
 
     if not path.exists():
-        raise ConfigError("curve_keys", f"missing key file {path} (make a key folder with `simsv-stream keys --out DIR`)")
+        raise ConfigError(
+            "curve_keys", f"missing key file {path} (make a key folder with `simsv-stream keys --out DIR`)"
+        )
     try:
         return zmq.auth.load_certificate(str(path))
     except (ValueError, OSError) as e:

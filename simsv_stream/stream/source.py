@@ -8,6 +8,7 @@ continues at the successor of the last consumed sample, with no id repeated or s
 A stream never repeats itself: ``reset()`` without a state (a new epoch of a Loader, say) continues
 from where the source is; only a state rewinds it.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -34,8 +35,13 @@ class ZmqSource(BaseNode[wire.WireSample]):
     ``on_sample`` sees every sample here, in this process, before the mapper; ``picklable``: buffers
     are handed on as ``bytes`` (for encoder processes)."""
 
-    def __init__(self, config: StreamConfig, dispatcher: Dispatcher | None = None, picklable: bool = False,
-                 on_sample: Callable[[wire.WireSample], None] | None = None):
+    def __init__(
+        self,
+        config: StreamConfig,
+        dispatcher: Dispatcher | None = None,
+        picklable: bool = False,
+        on_sample: Callable[[wire.WireSample], None] | None = None,
+    ):
         super().__init__()
         self.config = config
         self.dispatcher = dispatcher
@@ -149,8 +155,13 @@ def _reduce_tensor(t: Any) -> Any:
     import torch
     from torch.multiprocessing.reductions import reduce_tensor
 
-    if (type(t) is torch.Tensor and t.device.type == "cpu" and t.layout == torch.strided and not t.requires_grad
-            and t.nbytes < wire.COPY_THRESHOLD):
+    if (
+        type(t) is torch.Tensor
+        and t.device.type == "cpu"
+        and t.layout == torch.strided
+        and not t.requires_grad
+        and t.nbytes < wire.COPY_THRESHOLD
+    ):
         flat = t.detach().contiguous().reshape(-1).view(torch.uint8)
         return _tensor_from_bytes, (flat.numpy().tobytes(), t.dtype, tuple(t.shape))
     return reduce_tensor(t)
@@ -163,7 +174,7 @@ class _InProcess:
 
     def __init__(self, fn: Callable[[Any], Any]):
         self.fn = fn
-        self.owner = os.getpid()       # the trainer process
+        self.owner = os.getpid()  # the trainer process
         self._set_up_in = os.getpid()
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -200,7 +211,7 @@ def _exit_with(owner: int) -> None:
     """Exit when the trainer process ends, even by kill -9. Not PR_SET_PDEATHSIG: an encoder's parent
     is the forkserver, which stays up as long as its children hold its liveness pipe (they all do)."""
     try:
-        fd: int | None = os.pidfd_open(owner)   # readable once the process has exited (Linux >= 5.3)
+        fd: int | None = os.pidfd_open(owner)  # readable once the process has exited (Linux >= 5.3)
     except ProcessLookupError:
         os._exit(0)
     except (AttributeError, OSError):
@@ -227,9 +238,9 @@ class _OneIntraOpThread:
     """``fn`` run with one intra-op torch thread in whichever loader thread calls it (collate in the
     prefetch or pin-memory thread; the inline map step with map_workers 0). A loader thread's first
     batch-sized op otherwise starts its own OpenMP team, whose threads spin after every op: on 2 cores
-    that made this process's CPU per sample 3-4x (bench/trainer_cpu.py, map_method="process"). torchdata's thread workers set
-    the same for themselves (torch.set_num_threads also lowers the default of threads started later),
-    so with map_method="thread" collate already ran that way."""
+    that made this process's CPU per sample 3-4x (bench/trainer_cpu.py, map_method="process").
+    torchdata's thread workers set the same for themselves (torch.set_num_threads also lowers the default
+    of threads started later), so with map_method="thread" collate already ran that way."""
 
     def __init__(self, fn: Callable[[Any], Any]):
         self.fn = fn
@@ -259,8 +270,10 @@ def _modules_to_unpickle(fn: Callable[[Any], Any]) -> list[str]:
     try:
         _Recorder(io.BytesIO()).dump(fn)
     except Exception as e:  # noqa: BLE001 (pickle raises many types)
-        raise ValueError(f"map_method='process' needs map_fn and decode that pickle (module-level functions, "
-                         f"or methods of picklable objects): {type(e).__name__}: {e}") from None
+        raise ValueError(
+            f"map_method='process' needs map_fn and decode that pickle (module-level functions, "
+            f"or methods of picklable objects): {type(e).__name__}: {e}"
+        ) from None
     return sorted(m for m in seen if m and m not in ("builtins", "__main__", "__mp_main__"))
 
 
@@ -344,8 +357,14 @@ def build_loader(
         _preload_forkserver(_modules_to_unpickle(fn))
     elif map_workers == 0:
         fn = _OneIntraOpThread(fn)
-    mapper = ParallelMapper(source, fn, num_workers=map_workers, in_order=True, method=map_method,
-                            multiprocessing_context=MP_CONTEXT if in_processes else None)
+    mapper = ParallelMapper(
+        source,
+        fn,
+        num_workers=map_workers,
+        in_order=True,
+        method=map_method,
+        multiprocessing_context=MP_CONTEXT if in_processes else None,
+    )
     node: BaseNode = mapper
     node = Batcher(node, batch_size=batch_size, drop_last=True)
     if collate_fn is not None:

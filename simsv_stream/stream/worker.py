@@ -10,6 +10,7 @@ fleet) dies. Never imports torch, so it starts in a fraction of a second.
 Run as ``python -m simsv_stream.stream.worker --connect tcp://127.0.0.1:5555 --id w0``, or many at
 once with ``simsv-stream workers --connect ENDPOINT -n N``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -71,8 +72,18 @@ class Producer:
         self._cache_key, self._cache_ep = key, ep
         return ep, dt
 
-    def produce(self, run_seed: int, sid: int, qtype: str, group_seed: int, scales: Scales, attempt0: int = 0,
-                chash: str | None = None, mix_version: int = 0, worker_id: str = "") -> tuple[np.ndarray, Any, Provenance]:
+    def produce(
+        self,
+        run_seed: int,
+        sid: int,
+        qtype: str,
+        group_seed: int,
+        scales: Scales,
+        attempt0: int = 0,
+        chash: str | None = None,
+        mix_version: int = 0,
+        worker_id: str = "",
+    ) -> tuple[np.ndarray, Any, Provenance]:
         chash = chash or scales.config_hash()
         total_render = 0.0
         for attempt in range(attempt0, attempt0 + MAX_QUESTION_ATTEMPTS):
@@ -82,18 +93,34 @@ class Producer:
             qa = self.backend.generate(ep, qtype, question_rng(run_seed, sid, attempt))
             if qa is not None:
                 timings = {str(k): float(v) for k, v in dict(getattr(ep, "timings", {}) or {}).items()}
-                prov = Provenance(sample_id=sid, seed=run_seed, episode_seed=eseed, config_hash=chash,
-                                  mix_version=mix_version, worker_id=worker_id, render_s=total_render,
-                                  timings=timings)
+                prov = Provenance(
+                    sample_id=sid,
+                    seed=run_seed,
+                    episode_seed=eseed,
+                    config_hash=chash,
+                    mix_version=mix_version,
+                    worker_id=worker_id,
+                    render_s=total_render,
+                    timings=timings,
+                )
                 return ep.frames.rgb, qa, prov
-        raise Unaskable(f"question type {qtype} not askable on {MAX_QUESTION_ATTEMPTS} episodes "
-                        f"(attempts {attempt0}..{attempt0 + MAX_QUESTION_ATTEMPTS - 1})")
+        raise Unaskable(
+            f"question type {qtype} not askable on {MAX_QUESTION_ATTEMPTS} episodes "
+            f"(attempts {attempt0}..{attempt0 + MAX_QUESTION_ATTEMPTS - 1})"
+        )
 
 
 class Worker:
-    def __init__(self, connect: str, worker_id: str, backend: Backend | str = "procedural",
-                 backend_options: dict | None = None, heartbeat_s: float = 1.0,
-                 curve: CurveClient | None = None, parent_pid: int | None = None):
+    def __init__(
+        self,
+        connect: str,
+        worker_id: str,
+        backend: Backend | str = "procedural",
+        backend_options: dict | None = None,
+        heartbeat_s: float = 1.0,
+        curve: CurveClient | None = None,
+        parent_pid: int | None = None,
+    ):
         self.connect = connect
         self.worker_id = worker_id
         self.backend = backend if isinstance(backend, Backend) else get_backend(backend, backend_options)
@@ -112,7 +139,7 @@ class Worker:
         # orders and sends samples itself: no thread hop per sample). While it renders it releases
         # `_io`, and the heartbeat thread borrows the socket to keep the dispatcher informed.
         self._io = threading.Lock()
-        self._held = False   # whether the main thread holds _io
+        self._held = False  # whether the main thread holds _io
         self._dealer: zmq.Socket | None = None
         self._next_hb = 0.0
 
@@ -128,8 +155,12 @@ class Worker:
     def _heartbeat_if_due(self) -> None:  # caller holds _io
         now = time.monotonic()
         if now >= self._next_hb:
-            wire.send(self._dealer, wire.encode("heartbeat", worker=self.worker_id, pid=os.getpid(),
-                                                queued=len(self.orders), done=self.done))
+            wire.send(
+                self._dealer,
+                wire.encode(
+                    "heartbeat", worker=self.worker_id, pid=os.getpid(), queued=len(self.orders), done=self.done
+                ),
+            )
             self._next_hb = now + self.heartbeat_s
 
     def _heartbeats(self) -> None:
@@ -158,7 +189,7 @@ class Worker:
                 log.warning("worker %s: rejected message from dispatcher: %s", self.worker_id, e)
                 continue
             if msg.kind == "order":
-                self.epoch = msg["epoch"]   # orders arrive in order: the latest epoch is the live one
+                self.epoch = msg["epoch"]  # orders arrive in order: the latest epoch is the live one
                 self.orders.append(msg)
             elif msg.kind == "bye":
                 self._bye_reason = "dispatcher said bye"
@@ -172,20 +203,33 @@ class Worker:
         dealer = self._ctx.socket(zmq.DEALER)
         dealer.setsockopt(zmq.IDENTITY, self.worker_id.encode())
         dealer.setsockopt(zmq.RECONNECT_IVL, 100)
-        dealer.setsockopt(zmq.RECONNECT_IVL_MAX, 5000)   # exponential backoff up to 5 s
+        dealer.setsockopt(zmq.RECONNECT_IVL_MAX, 5000)  # exponential backoff up to 5 s
         dealer.setsockopt(zmq.SNDHWM, 64)
         if self.curve is not None:
             self.curve.apply(dealer)
         dealer.connect(self.connect)
         self._dealer = dealer
         hb = threading.Thread(target=self._heartbeats, name="simsv-worker-heartbeat", daemon=True)
-        log.info("worker %s (pid %d, backend %s) connected to %s", self.worker_id, os.getpid(),
-                 self.backend.name, self.connect)
+        log.info(
+            "worker %s (pid %d, backend %s) connected to %s",
+            self.worker_id,
+            os.getpid(),
+            self.backend.name,
+            self.connect,
+        )
         rc = 0
         self._acquire()
         try:
-            wire.send(dealer, wire.encode("hello", worker=self.worker_id, pid=os.getpid(),
-                                          backend=self.backend.name, host=_socket.gethostname()))
+            wire.send(
+                dealer,
+                wire.encode(
+                    "hello",
+                    worker=self.worker_id,
+                    pid=os.getpid(),
+                    backend=self.backend.name,
+                    host=_socket.gethostname(),
+                ),
+            )
             self._next_hb = time.monotonic() + self.heartbeat_s
             hb.start()
             last_parent_check = time.monotonic()
@@ -239,11 +283,27 @@ class Worker:
             sid = it["sample_id"]
             self._release()
             try:
-                frames, qa, prov = self.producer.produce(h["seed"], sid, it["question_type"], h["episode_seed"],
-                                                         scales, it.get("attempt0", 0), chash,
-                                                         h.get("mix_version", 0), self.worker_id)
-                parts = wire.encode_sample(epoch=epoch, sample_id=sid, frames=frames, qa=qa, provenance=prov,
-                                           codec=h["codec"], quality=h.get("quality", 90), worker=self.worker_id)
+                frames, qa, prov = self.producer.produce(
+                    h["seed"],
+                    sid,
+                    it["question_type"],
+                    h["episode_seed"],
+                    scales,
+                    it.get("attempt0", 0),
+                    chash,
+                    h.get("mix_version", 0),
+                    self.worker_id,
+                )
+                parts = wire.encode_sample(
+                    epoch=epoch,
+                    sample_id=sid,
+                    frames=frames,
+                    qa=qa,
+                    provenance=prov,
+                    codec=h["codec"],
+                    quality=h.get("quality", 90),
+                    worker=self.worker_id,
+                )
             except (_Stop, KeyboardInterrupt):
                 raise
             except Exception as e:
