@@ -79,7 +79,7 @@ class WireSample:
 
     Cheap to pass around (no pixel work done yet); :func:`decode_frames` turns it into a
     :class:`~simsv_stream.sample.Sample`. ``received_at`` is the dispatcher's ``time.monotonic()``
-    on arrival, ``sent_at`` the time the order was written (same clock), for latency accounting.
+    on arrival, ``ordered_at`` the time the order was written (same clock), for latency accounting.
     """
 
     sample_id: int

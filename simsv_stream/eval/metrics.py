@@ -1,8 +1,8 @@
 """VSI-Bench metrics: exact-match accuracy for multiple choice, Mean Relative Accuracy for numbers.
 
-Which comparison: DESIGN.md (section 6) defines MRA with a strict `<`, and then says the reference
-implementation -- lmms-eval's VSI-Bench task, `mean_relative_accuracy` -- compares with `<=` and
-asks us to match it exactly. We match lmms-eval: a threshold theta counts when
+Which comparison: VSI-Bench's paper writes MRA with a strict `<`, while the reference
+implementation -- lmms-eval's VSI-Bench task, `mean_relative_accuracy` -- compares with `<=`, and
+published scores come from it. We match lmms-eval: a threshold theta counts when
 
     |y_hat - y| / y  <=  1 - theta,   theta in np.linspace(0.5, 0.95, 10)
 

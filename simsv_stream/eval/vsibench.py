@@ -4,7 +4,7 @@ References
 * VSI-Bench format: parquet (via pyarrow) or jsonl/json rows with `id, dataset, scene_name,
   question_type, question, options, ground_truth` (options empty/None for numeric questions; for
   multiple choice `ground_truth` is the option letter). VSI-Bench's `question_type` values are mapped
-  to ours (`object_counting` -> `object_count`, ...; DESIGN.md section 6); unknown ones are kept as-is.
+  to ours (`object_counting` -> `object_count`, ...; docs/questions.md); unknown ones are kept as-is.
 * Our QA records (`QA.to_dict()` rows, one per line, optionally with an `id`), or an `episode.json`
   whose `qa` list holds them. Numeric questions are scored against the exact `ground_truth`, multiple
   choice against the `answer` letter.

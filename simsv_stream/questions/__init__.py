@@ -32,7 +32,7 @@ _MODULES = (
 
 REGISTRY: dict[str, QuestionType] = {t.name: t for m in _MODULES for t in m.TYPES}
 
-# VSI-Bench `question_type` values -> our names (DESIGN.md section 6)
+# VSI-Bench `question_type` values -> our names (docs/questions.md)
 VSI_TO_OURS: dict[str, str] = {t.vsi_name: t.name for t in REGISTRY.values() if t.vsi_name}
 OURS_TO_VSI: dict[str, str] = {v: k for k, v in VSI_TO_OURS.items()}
 

@@ -5,7 +5,7 @@ from (salient instances, display names, unique categories, first sightings, room
 The helpers here build QA records: multiple-choice options with a uniformly placed correct letter,
 numeric answers with sensible rounding, and numeric multiple choice with spread options.
 
-Rules (DESIGN.md section 5/6, issue 3), in one place so tests and docs can name them:
+Rules (docs/questions.md), in one place so tests and docs can name them:
 
 * An object may be *named* only when it is salient: its mask covers strictly more than 5% of at
   least one frame (``Episode.salient_ids``).
@@ -230,7 +230,6 @@ def numeric_mc_values(
 
 
 def numeric_qa(
-    view: View,
     rng: np.random.Generator,
     question_type: str,
     question: str,

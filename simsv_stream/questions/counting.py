@@ -43,7 +43,7 @@ def object_count(view: View, rng: np.random.Generator, mode: str) -> Optional[QA
     one_room = len(view.rooms_visited) == 1 and rooms == {view.rooms_visited[0]}
     template = T_COUNT_ROOM if one_room else T_COUNT_VIDEO
     ev = {"names": {"category": name}, "instance_ids": ids, "value": count}
-    return numeric_qa(view, rng, "object_count", template.format(c=name), count, COUNT, mode, ev, template)
+    return numeric_qa(rng, "object_count", template.format(c=name), count, COUNT, mode, ev, template)
 
 
 def room_count(view: View, rng: np.random.Generator, mode: str) -> Optional[QA]:
@@ -51,7 +51,7 @@ def room_count(view: View, rng: np.random.Generator, mode: str) -> Optional[QA]:
     if not rooms or any(view.frames_in_room.get(r, 0) < MIN_FRAMES_PER_ROOM for r in rooms):
         return None
     ev = {"rooms": list(rooms), "frames_per_room": {r: view.frames_in_room[r] for r in rooms}, "value": len(rooms)}
-    return numeric_qa(view, rng, "room_count", T_ROOMS, len(rooms), COUNT, mode, ev, T_ROOMS)
+    return numeric_qa(rng, "room_count", T_ROOMS, len(rooms), COUNT, mode, ev, T_ROOMS)
 
 
 TYPES = [

@@ -66,7 +66,7 @@ def abs_distance(view: View, rng: np.random.Generator, mode: str) -> Optional[QA
         "value_m": d,
         "candidates": len(pairs),
     }
-    return numeric_qa(view, rng, "abs_distance", T_ABS.format(a=a, b=b), d, METRES, mode, ev, T_ABS)
+    return numeric_qa(rng, "abs_distance", T_ABS.format(a=a, b=b), d, METRES, mode, ev, T_ABS)
 
 
 def _axis_aligned(yaw_deg: float) -> bool:
@@ -90,7 +90,7 @@ def object_size(view: View, rng: np.random.Generator, mode: str) -> Optional[QA]
         "size_m": [float(s) for s in o.size],
         "candidates": len(names),
     }
-    return numeric_qa(view, rng, "object_size", T_SIZE.format(a=a), cm, CENTIMETRES, mode, ev, T_SIZE)
+    return numeric_qa(rng, "object_size", T_SIZE.format(a=a), cm, CENTIMETRES, mode, ev, T_SIZE)
 
 
 def room_size(view: View, rng: np.random.Generator, mode: str) -> Optional[QA]:
@@ -103,7 +103,7 @@ def room_size(view: View, rng: np.random.Generator, mode: str) -> Optional[QA]:
     if not total > 0:
         return None
     ev = {"rooms": list(view.rooms_visited), "areas_m2": areas, "value_m2": total}
-    return numeric_qa(view, rng, "room_size", T_ROOM, total, SQUARE_METRES, mode, ev, T_ROOM)
+    return numeric_qa(rng, "room_size", T_ROOM, total, SQUARE_METRES, mode, ev, T_ROOM)
 
 
 def _category_distance(view: View, ref: int, name: str) -> float:

@@ -1,7 +1,7 @@
 """Perspective taking: rel_direction_easy / _medium / _hard and route_plan (all mc).
 
 Directions are measured in the floor plane (x, z) for an observer at P's centre looking at O's
-centre (DESIGN.md section 6). The signed angle theta from the facing direction to Q is positive
+centre (docs/questions.md). The signed angle theta from the facing direction to Q is positive
 to the right (yaw 0 = +z, yaw 90 = +x: turning right increases yaw).
 
 * easy:   left (theta < 0) / right (theta > 0); boundaries 0 and 180 degrees.

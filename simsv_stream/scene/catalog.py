@@ -26,7 +26,6 @@ Range = tuple[float, float]
 LocalBox = tuple[Vec3, Vec3]  # (centre, size) in the local frame, y measured from the object's bottom
 
 ROOM_TYPES = ("living_room", "bedroom", "kitchen", "bathroom", "office", "dining_room")
-PLACEMENTS = ("floor", "against_wall", "surface")
 
 _ALL = ROOM_TYPES
 _LIVING, _BED, _KITCHEN, _BATH, _OFFICE, _DINING = ROOM_TYPES

@@ -71,7 +71,6 @@ class Check:
 
 
 BUILD_HOST = "s3-us-west-2.amazonaws.com"  # where ai2thor downloads its Unity builds from
-CHECK_NAMES = ("ai2thor", "vulkan", "gpu", "build")
 
 
 def check_ai2thor() -> Check:

@@ -35,7 +35,7 @@ def generate_keys(folder: str | Path, clients: tuple[str, ...] = ("worker",)) ->
     return folder
 
 
-def _load(path: Path, secret: bool) -> tuple[bytes, bytes | None]:
+def _load(path: Path) -> tuple[bytes, bytes | None]:
     import zmq.auth
 
     if not path.exists():
@@ -57,7 +57,7 @@ class CurveServer:
     @classmethod
     def from_folder(cls, folder: str | Path) -> "CurveServer":
         folder = Path(folder)
-        pub, sec = _load(folder / "server.key_secret", True)
+        pub, sec = _load(folder / "server.key_secret")
         if not sec:
             raise ConfigError("curve_keys", f"{folder}/server.key_secret has no secret key")
         clients = folder / "clients"
@@ -91,7 +91,7 @@ class CurveClient:
     @classmethod
     def from_folder(cls, folder: str | Path, name: str | None = None) -> "CurveClient":
         folder = Path(folder)
-        server_pub, _ = _load(folder / "server.key", False)
+        server_pub, _ = _load(folder / "server.key")
         clients = folder / "clients"
         if name is None:
             found = sorted(clients.glob("*.key_secret"))
@@ -100,7 +100,7 @@ class CurveClient:
             path = found[0]
         else:
             path = clients / f"{name}.key_secret"
-        pub, sec = _load(path, True)
+        pub, sec = _load(path)
         if not sec:
             raise ConfigError("curve_keys", f"{path} has no secret key")
         return cls(server_pub, pub, sec)

@@ -48,7 +48,6 @@ class ZmqSource(BaseNode[wire.WireSample]):
         self.picklable = picklable
         self.on_sample = on_sample
         self._owns = dispatcher is None
-        self._started = False
 
     def _ensure(self) -> Dispatcher:
         if self.dispatcher is None:
@@ -61,7 +60,6 @@ class ZmqSource(BaseNode[wire.WireSample]):
         d = self._ensure()
         if initial_state is not None:
             d.restart(initial_state)
-        self._started = True
 
     def next(self) -> wire.WireSample:
         ws = self.dispatcher.get()  # type: ignore[union-attr]
