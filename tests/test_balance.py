@@ -163,7 +163,9 @@ def test_quick_run_with_calibrated_sleep_writes_report_plot_and_recommendation(t
         assert p["steps"] >= 1 and p["consumed_sps"] > 0 and p["capacity_sps"] > 0
         assert p["bytes_per_sample"] > 0 and p["transport_ms"] is not None
         assert {"house", "walkthrough", "render", "annotate", "questions", "encode"} <= set(p["stage_ms"])
-        assert p["step_s"] == pytest.approx(0.025, abs=0.02) and 0.0 <= p["wait_frac"] <= 1.0
+        # the step is the calibrated 25 ms sleep: never shorter; longer only by scheduling delays on a
+        # loaded 2-core machine (an upper bound far below a whole loop iteration's)
+        assert 0.024 <= p["step_s"] < 0.25 and 0.0 <= p["wait_frac"] <= 1.0
         assert p["trainer_rss_mb"] > 0 and p["workers_rss_mb"] > 0
     jpeg = next(p for p in res["points"] if p["knob"] == "codec" and p["codec"] == "jpeg")
     raw = next(p for p in res["points"] if p["knob"] == "codec" and p["codec"] == "raw")
