@@ -7,14 +7,23 @@ milliseconds.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Optional, Sequence
 
 import numpy as np
 
-from .episode import CameraPose, FrameAnnotation, Frames
+from .camera import CameraPose, Frames
 from .scene.model import House, dist_to_polygon
 
 ROOM_SNAP_M = 0.5  # a camera outside every polygon (in a doorway) belongs to the nearest room this close
+
+
+@dataclass(frozen=True)
+class FrameAnnotation:
+    index: int
+    pose: CameraPose
+    room: Optional[str]  # room the camera stands in
+    visible: dict[int, float]  # object id -> fraction of the image it covers (> 0 only)
 
 
 def visible_fractions(instance: np.ndarray) -> list[dict[int, float]]:

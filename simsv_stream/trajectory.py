@@ -35,8 +35,8 @@ from typing import Optional, Union
 
 import numpy as np
 
+from .camera import CameraPose
 from .config import Scales
-from .episode import CameraPose
 from .scene.model import Door, House, Room, Vec2, Wall
 
 EYE_HEIGHT = 1.5  # m above the floor

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from simsv_stream.episode import CameraPose
+from simsv_stream.camera import CameraPose
 from simsv_stream.scene.model import Door, House, Room, SceneObject, Wall
 
 

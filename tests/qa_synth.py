@@ -15,8 +15,10 @@ import math
 
 import numpy as np
 
+from simsv_stream.annotate import FrameAnnotation
+from simsv_stream.camera import CameraPose, Frames
 from simsv_stream.config import Scales
-from simsv_stream.episode import CameraPose, Episode, FrameAnnotation, Frames
+from simsv_stream.episode import Episode
 from simsv_stream.scene.model import Door, House, Room, SceneObject, Wall
 
 # name: (w range, h range, d range, placement, max instances)

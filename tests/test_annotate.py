@@ -10,8 +10,9 @@ import pytest
 from _render_house import small_house, small_walk
 
 from simsv_stream.annotate import annotate, room_of, visible_fractions
+from simsv_stream.camera import CameraPose, Frames
 from simsv_stream.config import Scales
-from simsv_stream.episode import SALIENT_FRACTION, CameraPose, Frames
+from simsv_stream.episode import SALIENT_FRACTION
 from simsv_stream.render import PybulletRenderer
 from simsv_stream.simulator import simulate
 

@@ -6,8 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from simsv_stream.annotate import FrameAnnotation
+from simsv_stream.camera import CameraPose, Frames
 from simsv_stream.config import Scales
-from simsv_stream.episode import CameraPose, Episode, FrameAnnotation, Frames
+from simsv_stream.episode import Episode
 from simsv_stream.questions import generate
 from simsv_stream.scene.model import Door, House, Room, SceneObject, Wall
 

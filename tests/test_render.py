@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from _render_house import small_house, small_walk
 
+from simsv_stream.camera import ID_CEILING, ID_DOOR_FRAME, ID_FLOOR, ID_NONE, ID_WALL, CameraPose
 from simsv_stream.config import Scales
-from simsv_stream.episode import ID_CEILING, ID_DOOR_FRAME, ID_FLOOR, ID_NONE, ID_WALL, CameraPose
 from simsv_stream.render import PybulletRenderer, RenderSettings
 from simsv_stream.render import geometry as geo
 from simsv_stream.simulator import simulate

@@ -17,7 +17,7 @@ import pytest
 from test_thor_docs import AGENT_POSE, FLOOR_ID, kitchen_metadata, procthor_metadata, two_room_house
 
 from simsv_stream.annotate import visible_fractions
-from simsv_stream.episode import ID_CEILING, ID_DOOR_FRAME, ID_FLOOR, ID_NONE, ID_WALL, CameraPose
+from simsv_stream.camera import ID_CEILING, ID_DOOR_FRAME, ID_FLOOR, ID_NONE, ID_WALL, CameraPose
 from simsv_stream.scene import thor
 from simsv_stream.scene.procthor import house_from_procthor
 from simsv_stream.scene.thor import (

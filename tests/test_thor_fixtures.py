@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 from test_thor import ITHOR_STRUCTURE_KEYS
 
+from simsv_stream.camera import ID_NONE, ID_WALL
 from simsv_stream.config import Scales
-from simsv_stream.episode import ID_NONE, ID_WALL
 from simsv_stream.scene.procthor import house_from_procthor, iter_objects, load_houses, simulate_house
 from simsv_stream.scene.thor import instance_buffer_from_masks, pose_from_metadata, scene_from_metadata
 from simsv_stream.scene.thor_types import category_of, object_type_of

@@ -11,8 +11,8 @@ from _render_house import small_house
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from simsv_stream.camera import CameraPose
 from simsv_stream.config import Scales
-from simsv_stream.episode import CameraPose
 from simsv_stream.scene.model import House
 from simsv_stream.scene.procedural import generate_house
 from simsv_stream.trajectory import walkthrough

@@ -12,7 +12,7 @@ memory, so it should be on only when the step would not fit. The estimate, per b
 On the device budget (90 % of its memory) this picks no checkpointing, or the fewest decoder layers whose
 checkpointing brings the estimate under it (a checkpointed layer keeps only its input, h per token).
 The decision is made on the first training batch, when the token count is known, and logged. The
-estimate errs high (every saved tensor counted at full size); docs/gpu.md lists the measured peaks.
+estimate errs high (every saved tensor counted at full size); `bench step` reports the measured peak.
 """
 
 from __future__ import annotations
@@ -62,11 +62,15 @@ def activation_bytes_per_token_layer(cfg: Any, dtype_bytes: int) -> float:
     return float(dtype_bytes * (8 * h + 2 * kv + 4 * i))
 
 
+def _dtype_bytes(model: torch.nn.Module) -> int:
+    return 2 if next(model.parameters()).dtype in (torch.bfloat16, torch.float16) else 4
+
+
 def estimate_step_bytes(model: torch.nn.Module, text_tokens: int, labelled_tokens: int) -> float:
     weights = sum(p.numel() * p.element_size() for p in model.parameters())
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     cfg = text_config(model)
-    dtype_bytes = 2 if next(model.parameters()).dtype in (torch.bfloat16, torch.float16) else 4
+    dtype_bytes = _dtype_bytes(model)
     acts = text_tokens * int(cfg.num_hidden_layers) * activation_bytes_per_token_layer(cfg, dtype_bytes)
     logits = labelled_tokens * int(cfg.vocab_size) * 4 * 2  # fp32 logits and their gradient
     return weights + 16 * trainable + acts + logits + RESERVE_BYTES
@@ -80,7 +84,7 @@ def plan_checkpointing(
     est = estimate_step_bytes(model, text_tokens, labelled_tokens)
     if budget_bytes is None or est <= budget_bytes:
         return MemoryPlan(est, budget_bytes, 0, layers)
-    dtype_bytes = 2 if next(model.parameters()).dtype in (torch.bfloat16, torch.float16) else 4
+    dtype_bytes = _dtype_bytes(model)
     per_layer = text_tokens * activation_bytes_per_token_layer(cfg, dtype_bytes)
     kept_input = text_tokens * int(cfg.hidden_size) * dtype_bytes
     saved_per_checkpointed = per_layer - kept_input

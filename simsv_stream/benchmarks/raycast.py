@@ -12,7 +12,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..episode import ID_CEILING, ID_FLOOR, ID_NONE, CameraPose, Frames
+from ..camera import ID_CEILING, ID_FLOOR, ID_NONE, CameraPose, Frames
 from ..render import geometry as geo
 from ..render.pybullet_renderer import RenderSettings
 from ..scene.model import House, points_in_polygon

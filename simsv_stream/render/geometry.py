@@ -22,7 +22,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from ..episode import ID_DOOR_FRAME, ID_WALL, CameraPose
+from ..camera import ID_DOOR_FRAME, ID_WALL, CameraPose
 from ..scene import catalog
 from ..scene.model import Door, House, SceneObject, Wall, dist_to_polygon
 

@@ -419,7 +419,7 @@ def pose_from_metadata(metadata: Mapping[str, Any], fov_deg: Optional[float] = N
     (same convention as ours, wrapped to [-180, 180)), pitch = -`agent.cameraHorizon`, and the
     horizontal field of view `fov_deg`, or one computed from metadata `fov` (vertical) and
     `screenWidth`/`screenHeight`."""
-    from ..episode import CameraPose
+    from ..camera import CameraPose
 
     agent = metadata["agent"]
     if metadata.get("cameraPosition"):
@@ -484,7 +484,7 @@ def instance_buffer_from_masks(
     thor_types.structure_id_of_key); bare class names ("Wall", "Floor") are class colours, not keys."""
     import numpy as np
 
-    from ..episode import ID_NONE
+    from ..camera import ID_NONE
 
     buf = np.full((int(h), int(w)), ID_NONE, dtype=np.int32)
     items = sorted(((k, _resolve_id(str(k), id_map, types)) for k in masks), key=lambda kv: (kv[1] or 0) > 0)
@@ -731,7 +731,8 @@ class ThorSimulator:
         import numpy as np
 
         from ..annotate import annotate
-        from ..episode import Episode, Frames
+        from ..camera import Frames
+        from ..episode import Episode
         from ..trajectory import walkthrough
         from .procthor import walk_rooms
 

@@ -8,7 +8,7 @@ else the type split into words ("TeddyBear" -> "teddy bear").
 
 * `category_of(object_type, on_surface)` -> category, or None for structure and object parts that
   are never named in a question (floors, walls, windows, drawers, stove burners, sink basins...).
-* `structure_id(object_type)` -> the render id convention (episode.ID_*) of structural types.
+* `structure_id(object_type)` -> the render id convention (camera.ID_*) of structural types.
 * `structure_id_of_key(key)` -> the same for an `event.instance_masks` key that is not a named
   object: structure Unity keys by GameObject name (see the function).
 * `object_type_of(id, asset_id)` -> the AI2-THOR object type of a ProcTHOR object.
@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from typing import Optional
 
-from ..episode import ID_CEILING, ID_DOOR_FRAME, ID_FLOOR, ID_WALL
+from ..camera import ID_CEILING, ID_DOOR_FRAME, ID_FLOOR, ID_WALL
 from .catalog import CATALOG
 
 # ------------------------------------------------------------------------------ object types
@@ -224,7 +224,7 @@ def words(object_type: str) -> str:
 
 
 def structure_id(object_type: str) -> Optional[int]:
-    """Render id (episode.ID_FLOOR, ...) of a structural type, case-insensitive; None otherwise."""
+    """Render id (camera.ID_FLOOR, ...) of a structural type, case-insensitive; None otherwise."""
     key = object_type.lower()
     for t, v in STRUCTURE.items():
         if t.lower() == key:
