@@ -43,4 +43,3 @@ class Frames:
     rgb: np.ndarray  # (T, H, W, 3) uint8
     depth: Optional[np.ndarray] = None  # (T, H, W) float32 metres along the view axis
     instance: Optional[np.ndarray] = None  # (T, H, W) int32 instance ids (see ID_* above)
-

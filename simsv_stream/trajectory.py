@@ -37,28 +37,16 @@ import numpy as np
 
 from .camera import CameraPose
 from .config import Scales
-from .scene.model import Door, House, Room, Vec2, Wall
+from .scene.model import House, Vec2
+from .scene.walkways import FILLET_MAX, Hub, approaches, circle_point, room_hubs
 
 EYE_HEIGHT = 1.5  # m above the floor
 V_MIN, V_MAX = 0.5, 1.0  # m/s, walking speed range
-DOOR_APPROACH = 0.6  # m, approach points stand this far in front of a door, on its axis
-FILLET_MAX = 0.35  # m, tangent length of a rounded corner
-# A fillet of tangent length t and turn theta strays t * tan(theta/4) * cos(theta/2) <= 0.3 t
-# from the corner's two lines.
-FILLET_DEVIATION = 0.3 * FILLET_MAX
 LOOK_AROUND_RAD = 1.6 * math.pi  # minimum turn on a first visit (with a 75 deg view: all round)
 MAX_EXTRA_LAPS = 2  # per room, to stretch short tours over long clips
 GAZE_WINDOW_M = 1.0  # m of route the gaze direction is averaged over
 PITCH_RANGE_DEG = (-18.0, -10.0)
 SAMPLE_STEP = 0.02  # m, dense sampling of the route before frames are picked
-
-Capsule = tuple[Vec2, Vec2, float]  # segment (a, b) and radius; a == b is a disc
-
-
-@dataclass(frozen=True)
-class Hub:
-    center: Vec2
-    radius: float
 
 
 @dataclass(frozen=True)
@@ -95,65 +83,6 @@ class _Arc:
 
 
 _Prim = Union[_Line, _Arc]
-
-
-# ------------------------------------------------------------------------------ house geometry
-def default_hub(room: Room) -> Hub:
-    """Hub for a room the generator did not annotate: the centre of its bounding box."""
-    xs, zs = [p[0] for p in room.polygon], [p[1] for p in room.polygon]
-    side = min(max(xs) - min(xs), max(zs) - min(zs))
-    return Hub(((min(xs) + max(xs)) / 2, (min(zs) + max(zs)) / 2), float(np.clip(0.15 * side, 0.35, 0.6)))
-
-
-def room_hubs(house: House) -> dict[str, Hub]:
-    """room id -> hub: the generator's (house.meta["walk_hubs"]: id -> (x, z, radius)) or a default."""
-    given = house.meta.get("walk_hubs", {})
-    return {r.id: Hub(tuple(given[r.id][:2]), given[r.id][2]) if r.id in given else default_hub(r) for r in house.rooms}
-
-
-def approach_point(door: Door, wall: Wall, room: Room) -> Vec2:
-    """Point DOOR_APPROACH metres in front of the door on the side of `room`."""
-    (x0, z0), (x1, z1) = wall.start, wall.end
-    length = math.hypot(x1 - x0, z1 - z0)
-    nx, nz = -(z1 - z0) / length, (x1 - x0) / length
-    cx, cz = door.center
-    if not room.contains((cx + 0.05 * nx, cz + 0.05 * nz)):
-        nx, nz = -nx, -nz
-    return (cx + DOOR_APPROACH * nx, cz + DOOR_APPROACH * nz)
-
-
-def _approaches(house_rooms, walls, doors) -> dict[tuple[str, str], Vec2]:
-    """(door id, room id) -> approach point, for doors between two rooms (rooms in `house_rooms` only)."""
-    rooms = {r.id: r for r in house_rooms}
-    wall_of = {w.id: w for w in walls}
-    return {
-        (d.id, rid): approach_point(d, wall_of[d.wall], rooms[rid])
-        for d in doors
-        if len(d.rooms) == 2
-        for rid in d.rooms
-        if rid in rooms
-    }
-
-
-def _tangent_points(hub: Hub, p: Vec2) -> list[Vec2]:
-    """The two points of the hub circle where lines from p touch it."""
-    d = math.dist(p, hub.center)
-    beta = math.atan2(p[1] - hub.center[1], p[0] - hub.center[0])
-    alpha = math.acos(min(1.0, hub.radius / d))
-    return [tuple(_circle_point(hub, beta + s * alpha)) for s in (1.0, -1.0)]
-
-
-def walk_envelope(rooms, walls, doors, hubs: dict[str, Hub]) -> list[Capsule]:
-    """Capsules that contain every route `walkthrough` can take (any seed) through `rooms`.
-    Keeping objects farther than a margin from them keeps the camera that far from every object.
-    The route is the hub circle, tangent lines from approach points and straight door crossings,
-    except that corners are rounded, which strays at most FILLET_DEVIATION from those lines."""
-    caps: list[Capsule] = [(h.center, h.center, h.radius) for h in hubs.values()]
-    door_center = {d.id: d.center for d in doors}
-    for (door_id, room_id), a in _approaches(rooms, walls, doors).items():
-        caps += [(a, t, FILLET_DEVIATION) for t in _tangent_points(hubs[room_id], a)]
-        caps.append((a, door_center[door_id], FILLET_DEVIATION))
-    return caps
 
 
 # --------------------------------------------------------------------------------- room order
@@ -222,10 +151,6 @@ def _tangent_angle(hub: Hub, p: Vec2, sigma: float, entering: bool) -> float:
     raise AssertionError("unreachable: one tangent always matches")
 
 
-def _circle_point(hub: Hub, phi: float) -> np.ndarray:
-    return np.asarray(hub.center) + hub.radius * np.array([math.cos(phi), math.sin(phi)])
-
-
 def _filleted(points: list[np.ndarray]) -> list[_Prim]:
     """Polyline through `points` with interior corners rounded by circular arcs."""
     prims: list[_Prim] = []
@@ -270,7 +195,7 @@ def _plan(house: House, rng: np.random.Generator) -> _Plan:
 
 def _route(house: House, plan: _Plan, extra_laps: dict[str, int]) -> list[_Prim]:
     hubs = room_hubs(house)
-    approach = _approaches(house.rooms, house.walls, house.doors)
+    approach = approaches(house.rooms, house.walls, house.doors)
     order, sigma = plan.order, plan.sigma
     prims: list[_Prim] = []
     seen: set[str] = set()
@@ -302,10 +227,10 @@ def _route(house: House, plan: _Plan, extra_laps: dict[str, int]) -> list[_Prim]
             phi_next = _tangent_angle(nxt_hub, approach[(exit_door, nxt)], sigma, True)
             prims += _filleted(
                 [
-                    _circle_point(hub, phi_in + sigma * sweep),
+                    circle_point(hub, phi_in + sigma * sweep),
                     np.asarray(approach[(exit_door, room)]),
                     np.asarray(approach[(exit_door, nxt)]),
-                    _circle_point(nxt_hub, phi_next),
+                    circle_point(nxt_hub, phi_next),
                 ]
             )
     return [p for p in prims if p.length > 1e-9]

@@ -26,9 +26,9 @@ from typing import Iterator, Optional
 import numpy as np
 
 from ..config import Scales
-from ..trajectory import Hub, approach_point, walk_envelope
 from .catalog import CATALOG, ROOM_TYPES, CategorySpec
 from .model import Door, House, Room, SceneObject, Vec2, Wall
+from .walkways import Hub, approach_point, walk_envelope
 
 WALL_HEIGHT = 2.6
 WALL_THICKNESS = 0.1

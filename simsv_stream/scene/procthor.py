@@ -65,9 +65,9 @@ from typing import Any, Callable, Iterator, Mapping, Optional, Sequence
 import numpy as np
 
 from ..errors import SimsvError
-from ..trajectory import approach_point
 from .model import Door, House, Room, SceneObject, Vec2, Wall, dist_to_polygon, points_in_polygon
 from .thor_types import category_of, object_type_of, room_type_of, typical_size
+from .walkways import approach_point
 
 WALL_THICKNESS = 0.1  # m, drawn thickness of ProcTHOR walls (planes in Unity)
 DEFAULT_WALL_HEIGHT = 2.5
